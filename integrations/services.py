@@ -1,0 +1,239 @@
+"""Every write: integrations upstream, the local mirror, and the audit trail.
+
+Keyword-only functions. Each calls Qonversion through the client, then updates the
+mirror and records an audit event in one transaction. A failure upstream is
+recorded too (outcome "failure") and re-raised for the view to explain.
+"""
+
+import logging
+from collections.abc import Mapping
+from dataclasses import dataclass
+
+from django.contrib.auth.models import User
+from django.db import transaction
+from django.utils import timezone
+
+from integrations import audit
+from integrations.catalog import Catalog, cached_catalog, get_catalog
+from integrations.clients import client_for_project
+from integrations.explain import reason
+from integrations.models import Integration, Outcome, Project
+from integrations.qonversion import QonversionError, RemoteIntegration
+
+logger = logging.getLogger(__name__)
+
+MIRRORED_FIELDS = (
+    "title",
+    "provider_name",
+    "provider_slug",
+    "platform",
+    "active",
+    "last_delivery_at",
+    "last_error_at",
+    "last_error_message",
+    "delivery_error_count",
+    "upstream_created_at",
+    "upstream_updated_at",
+    "synced_at",
+    "deleted_at",
+)
+
+
+def _mirror_values(remote: RemoteIntegration, catalog: Catalog | None, now: object) -> dict[str, object]:
+    return {
+        "title": remote.title,
+        "provider_name": remote.provider_name,
+        "provider_slug": catalog.slug_for_title(remote.provider_name) if catalog else "",
+        "platform": remote.target_platform,
+        "active": remote.active,
+        "last_delivery_at": remote.last_delivery_at,
+        "last_error_at": remote.last_error_at,
+        "last_error_message": remote.last_error_message or "",
+        "delivery_error_count": remote.delivery_error_count,
+        "upstream_created_at": remote.created_at,
+        "upstream_updated_at": remote.updated_at,
+        "synced_at": now,
+        "deleted_at": None,
+    }
+
+
+def _upstream_failure(
+    *,
+    action: str,
+    project: Project,
+    actor: User | None,
+    error: QonversionError,
+    target_id: str = "",
+    target_repr: str = "",
+    request: Mapping[str, object] | None = None,
+    ip: str | None = None,
+) -> None:
+    logger.warning("%s for project %s failed upstream: %s", action, project.pk, error.as_dict())
+    audit.record(
+        action=action,
+        actor=actor,
+        outcome=Outcome.FAILURE,
+        project=project,
+        target_type="integration",
+        target_id=target_id,
+        target_repr=target_repr,
+        detail={"request": dict(request or {}), "upstream": error.as_dict()},
+        ip=ip,
+    )
+
+
+# ---- create ----------------------------------------------------------------------------
+
+
+def integration_create(
+    *,
+    project: Project,
+    actor: User,
+    title: str,
+    provider_slug: str,
+    platform: str,
+    idempotency_key: str,
+    ip: str | None = None,
+) -> Integration:
+    """Create upstream (idempotent per submission), then mirror and audit it."""
+    request = {"title": title, "integration": provider_slug, "target_platform": platform}
+    try:
+        remote = client_for_project(project).create_integration(
+            title=title, provider_slug=provider_slug, platform=platform, idempotency_key=idempotency_key
+        )
+    except QonversionError as error:
+        _upstream_failure(
+            action="integration.create",
+            project=project,
+            actor=actor,
+            error=error,
+            target_repr=title,
+            request=request,
+            ip=ip,
+        )
+        raise
+    now = timezone.now()
+    values = _mirror_values(remote, cached_catalog(project), now)
+    values["provider_slug"] = provider_slug
+    with transaction.atomic():
+        # A replayed submission returns the same upstream id: update, never duplicate.
+        integration, created = Integration.objects.update_or_create(
+            project=project, qonversion_id=remote.id, defaults=values, create_defaults={**values, "created_by": actor}
+        )
+        if created:
+            audit.record(
+                action="integration.create",
+                actor=actor,
+                outcome=Outcome.SUCCESS,
+                project=project,
+                target_type="integration",
+                target_id=remote.id,
+                target_repr=remote.title,
+                detail={"request": request, "after": {"active": remote.active}},
+                ip=ip,
+            )
+    return integration
+
+
+# ---- sync ------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class SyncResult:
+    added: int
+    updated: int
+    removed: int
+    total: int
+
+
+def project_sync(*, project: Project) -> SyncResult:
+    """Refresh the mirror from GET /v4/integrations.
+
+    New upstream records are added, changed ones updated, and records that are no
+    longer listed are marked deleted. A failure is kept on the project (shown as
+    "Could not refresh…") and re-raised; the last known rows stay as they were.
+    """
+    attempted_at = timezone.now()
+    try:
+        remote_items = client_for_project(project).list_integrations()
+        try:
+            catalog: Catalog | None = get_catalog(project)
+        except QonversionError:
+            catalog = cached_catalog(project)  # provider slugs are a nicety, not worth failing a sync
+    except QonversionError as error:
+        why = reason(error)
+        Project.objects.filter(pk=project.pk).update(sync_attempted_at=attempted_at, sync_error=why)
+        project.sync_attempted_at, project.sync_error = attempted_at, why
+        logger.warning("sync of project %s failed: %s", project.pk, error.as_dict())
+        raise
+    now = timezone.now()
+    with transaction.atomic():
+        existing = {row.qonversion_id: row for row in Integration.objects.filter(project=project)}
+        to_create: list[Integration] = []
+        to_update: list[Integration] = []
+        for remote in remote_items:
+            values = _mirror_values(remote, catalog, now)
+            row = existing.pop(remote.id, None)
+            if row is None:
+                to_create.append(Integration(project=project, qonversion_id=remote.id, **values))
+                continue
+            if not values["provider_slug"]:
+                values["provider_slug"] = row.provider_slug  # keep what we knew at create time
+            # Write only rows that changed, so a quiet sync is a handful of queries.
+            if any(getattr(row, name) != value for name, value in values.items() if name != "synced_at"):
+                for name, value in values.items():
+                    setattr(row, name, value)
+                to_update.append(row)
+        Integration.objects.bulk_create(to_create, batch_size=500)
+        Integration.objects.bulk_update(to_update, MIRRORED_FIELDS, batch_size=500)
+        gone = [row.pk for row in existing.values() if row.deleted_at is None]
+        if gone:
+            Integration.objects.filter(pk__in=gone).update(deleted_at=now, synced_at=now)
+        Project.objects.filter(pk=project.pk).update(synced_at=now, sync_attempted_at=attempted_at, sync_error="")
+    project.synced_at, project.sync_attempted_at, project.sync_error = now, attempted_at, ""
+    return SyncResult(added=len(to_create), updated=len(to_update), removed=len(gone), total=len(remote_items))
+
+
+# ---- status ----------------------------------------------------------------------------
+
+
+def integration_set_status(
+    *, integration: Integration, actor: User, active: bool, ip: str | None = None
+) -> Integration:
+    """Pause (active=False) or activate (active=True) upstream, then mirror what
+    Qonversion reports — never the state we merely asked for."""
+    project = integration.project
+    action = "integration.activate" if active else "integration.pause"
+    before = integration.active
+    try:
+        remote = client_for_project(project).set_status(integration.qonversion_id, active=active)
+    except QonversionError as error:
+        _upstream_failure(
+            action=action,
+            project=project,
+            actor=actor,
+            error=error,
+            target_id=integration.qonversion_id,
+            target_repr=integration.title,
+            request={"status": int(active)},
+            ip=ip,
+        )
+        raise
+    values = _mirror_values(remote, cached_catalog(project), timezone.now())
+    values["provider_slug"] = values["provider_slug"] or integration.provider_slug
+    with transaction.atomic():
+        for name, value in values.items():
+            setattr(integration, name, value)
+        integration.save(update_fields=list(values))
+        audit.record(
+            action=action,
+            actor=actor,
+            outcome=Outcome.SUCCESS,
+            project=project,
+            target_type="integration",
+            target_id=integration.qonversion_id,
+            target_repr=integration.title,
+            detail={"before": {"active": before}, "after": {"active": remote.active}},
+            ip=ip,
+        )
+    return integration

@@ -1,0 +1,55 @@
+"""Status badges and relative times, the same everywhere."""
+
+from datetime import UTC, datetime
+
+from django import template
+from django.contrib.humanize.templatetags.humanize import naturaltime
+from django.utils import timezone
+from django.utils.html import format_html
+from django.utils.safestring import SafeString, mark_safe
+
+from integrations.models import Status
+
+register = template.Library()
+
+# Status is never colour alone: each badge has its word, its colour and its shape.
+_ICONS = {
+    Status.ACTIVE: '<circle cx="8" cy="8" r="5" fill="currentColor"/>',
+    Status.PAUSED: '<rect x="4" y="3" width="3" height="10" fill="currentColor"/>'
+    '<rect x="9" y="3" width="3" height="10" fill="currentColor"/>',
+    Status.ERROR: '<path d="M4 4l8 8M12 4l-8 8" stroke="currentColor" stroke-width="2.5" stroke-linecap="round"/>',
+}
+
+
+@register.simple_tag
+def status_icon(value: int) -> SafeString:
+    status = Status(value)
+    return mark_safe(  # noqa: S308 - fixed markup from _ICONS, no user input
+        f'<svg class="icon" aria-hidden="true" focusable="false" viewBox="0 0 16 16">{_ICONS[status]}</svg>'
+    )
+
+
+@register.simple_tag
+def status_badge(value: int) -> SafeString:
+    status = Status(value)
+    return format_html(
+        '<span class="badge badge-{}" data-status="{}">{}<span class="badge-label">{}</span></span>',
+        status.label.lower(),
+        status.label.lower(),
+        status_icon(value),
+        status.label,
+    )
+
+
+@register.filter
+def reltime(value: datetime | None, empty: str = "never") -> SafeString:
+    """'3 min ago', with the exact UTC time on hover and in the markup."""
+    if value is None:
+        return format_html('<span class="muted">{}</span>', empty)
+    utc = value.astimezone(UTC) if timezone.is_aware(value) else value
+    return format_html(
+        '<time datetime="{}" title="{}">{}</time>',
+        utc.strftime("%Y-%m-%dT%H:%M:%SZ"),
+        utc.strftime("%Y-%m-%d %H:%M:%S UTC"),
+        naturaltime(value),
+    )

@@ -1,0 +1,76 @@
+"""Creating an integration: an inline HTMX form with a plain-POST fallback."""
+
+from django.contrib import messages
+from django.contrib.auth.decorators import login_required
+from django.http import HttpResponse
+from django.shortcuts import redirect, render
+from django.views.decorators.http import require_http_methods
+
+from integrations.access import Action, get_project_for_user
+from integrations.catalog import get_catalog
+from integrations.explain import explain
+from integrations.forms import IntegrationCreateForm
+from integrations.qonversion import QonversionError, QonversionValidationError
+from integrations.services import integration_create
+from integrations.views.helpers import HtmxHttpRequest, client_ip, signed_in_user
+from integrations.views.projects import PAGE, project_context
+
+FORM_PAGE = "integrations/integration_create.html"
+NOTHING_CREATED = "Nothing was created"
+
+
+@login_required
+@require_http_methods(["GET", "POST"])
+def integration_create_view(request: HtmxHttpRequest, project_id: int) -> HttpResponse:
+    project, access = get_project_for_user(request.user, project_id, Action.OPERATE)
+    # HTMX gets the form fragment; without JavaScript it is a page of its own.
+    form_template = f"{PAGE}#create-form" if request.htmx else FORM_PAGE
+    context: dict[str, object] = {"project": project, "team": project.team, "access": access}
+    try:
+        catalog = get_catalog(project)
+    except QonversionError as error:
+        message = explain(error, outcome="The form cannot be shown without it")
+        return render(
+            request, form_template, {**context, "catalog_error": f"Could not load the provider list: {message}"}
+        )
+
+    if request.method == "GET":
+        return render(request, form_template, {**context, "form": IntegrationCreateForm(catalog=catalog)})
+
+    form = IntegrationCreateForm(request.POST, catalog=catalog)
+    if not form.is_valid():
+        return render(request, form_template, {**context, "form": form})
+    data = form.cleaned_data
+    try:
+        integration = integration_create(
+            project=project,
+            actor=signed_in_user(request),
+            title=data["title"],
+            provider_slug=data["provider"],
+            platform=data["platform"],
+            idempotency_key=str(data["idempotency_key"]),
+            ip=client_ip(request),
+        )
+    except QonversionError as error:
+        # Field-level refusals go under their fields; anything else above the buttons.
+        matched = isinstance(error, QonversionValidationError) and form.add_upstream_errors(error)
+        upstream_error = "" if matched else explain(error, outcome=NOTHING_CREATED, input_kept=True)
+        return render(request, form_template, {**context, "form": form, "upstream_error": upstream_error})
+
+    confirmation = (
+        f"Created “{integration.title}” ({integration.provider_name}, {integration.platform}). It starts paused."
+    )
+    if not request.htmx:
+        messages.success(request, confirmation)
+        return redirect("project_detail", project_id=project.pk)
+    # A fresh form (new idempotency key), plus the list with the new row, out of band.
+    return render(
+        request,
+        f"{PAGE}#create-success",
+        {
+            **project_context(project, access),
+            "form": IntegrationCreateForm(catalog=catalog),
+            "confirmation": confirmation,
+            "new_integration": integration,
+        },
+    )
