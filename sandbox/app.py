@@ -1,0 +1,25 @@
+"""The sandbox as one object: settings, catalog and every piece of state."""
+
+from __future__ import annotations
+
+from sandbox.catalog import Catalog, load_catalog
+from sandbox.config import SandboxConfig
+from sandbox.faults import FaultQueue
+from sandbox.ratelimit import RateLimiter
+from sandbox.store import SandboxStore
+
+
+class Sandbox:
+    def __init__(self, config: SandboxConfig, catalog: Catalog | None = None) -> None:
+        self.config = config
+        self.catalog = catalog or load_catalog()
+        self.store = SandboxStore(config)
+        self.faults = FaultQueue()
+        self.rate_limiter = RateLimiter(config)
+
+    def reset(self) -> None:
+        """Everything back to a fresh start (config is kept)."""
+        with self.store.lock:
+            self.store.reset()
+            self.faults.clear()
+            self.rate_limiter.reset()
