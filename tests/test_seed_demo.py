@@ -1,0 +1,39 @@
+"""`seed_demo` gives `make run` something to look at, in every state, and is safe to repeat."""
+
+import pytest
+from django.contrib.auth import authenticate
+from django.core.management import CommandError, call_command
+
+from integrations.models import AuditEvent, Integration, Membership, Project, Status
+
+
+@pytest.mark.django_db
+def test_it_refuses_outside_demo_mode(settings, sandbox):
+    settings.QONADMIN_DEMO = False
+    with pytest.raises(CommandError, match="QONADMIN_DEMO"):
+        call_command("seed_demo")
+
+
+@pytest.mark.django_db
+def test_it_seeds_every_state_and_is_idempotent(settings, sandbox):
+    settings.QONADMIN_DEMO = True
+    call_command("seed_demo")
+    states = set(Integration.objects.filter(deleted_at__isnull=True).values_list("active", flat=True))
+    assert states == {Status.PAUSED, Status.ACTIVE, Status.ERROR}
+    assert authenticate(username="demo", password="demo") is not None
+    assert Membership.objects.get(user__username="viewer").role == "viewer"
+    assert Membership.objects.get(user__username="outsider").team.slug == "globex"
+    assert Project.objects.count() == 3
+    assert all(p.environment == "sandbox" for p in Project.objects.all())
+    counts = (Integration.objects.count(), AuditEvent.objects.count())
+    assert counts[0] == 11
+
+    call_command("seed_demo")
+    assert (Integration.objects.count(), AuditEvent.objects.count()) == counts
+
+
+@pytest.mark.django_db
+def test_it_seeds_many_integrations_for_benchmarks(settings, sandbox):
+    settings.QONADMIN_DEMO = True
+    call_command("seed_demo", "--integrations", "30", "--no-simulate")
+    assert Integration.objects.filter(project__name="Acme iOS", deleted_at__isnull=True).count() == 36

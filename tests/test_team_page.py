@@ -1,0 +1,74 @@
+"""Landing after sign-in and the team overview."""
+
+import re
+
+import pytest
+from django.test import Client
+from django.urls import reverse
+
+from integrations.models import Membership, Project, Role, Team
+from integrations.services import integration_create, integration_set_status, project_sync
+from sandbox.control_client import SandboxControl
+from tests.conftest import SANDBOX_KEY, login
+
+
+@pytest.mark.django_db
+def test_it_lands_a_one_team_user_on_the_team(owner_client: Client, team: Team):
+    response = owner_client.get(reverse("home"))
+    assert response.status_code == 302
+    assert response["Location"] == reverse("team_detail", kwargs={"team_slug": team.slug})
+
+
+@pytest.mark.django_db
+def test_it_lets_a_user_of_several_teams_pick_one(owner, team: Team, other_team: Team):
+    Membership.objects.create(team=other_team, user=owner, role=Role.VIEWER)
+    html = login(owner).get(reverse("home")).content.decode()
+    assert "Acme" in html
+    assert "Globex" in html
+    assert reverse("team_detail", kwargs={"team_slug": "globex"}) in html
+
+
+@pytest.mark.django_db
+def test_it_tells_a_user_without_a_team_whom_to_ask(django_user_model):
+    user = django_user_model.objects.create_user("lonely", password="x")
+    html = login(user).get(reverse("home")).content.decode()
+    assert "Ask a team admin to invite you" in html
+
+
+@pytest.mark.django_db
+def test_it_asks_anonymous_visitors_to_log_in(client: Client, team: Team):
+    response = client.get(reverse("team_detail", kwargs={"team_slug": team.slug}))
+    assert response.status_code == 302
+    assert response["Location"].startswith(reverse("login"))
+
+
+@pytest.mark.django_db
+def test_it_counts_states_and_delivery_errors_per_project(
+    project: Project, owner, owner_client, sandbox: SandboxControl
+):
+    made = [
+        integration_create(
+            project=project, actor=owner, title=f"I{n}", provider_slug="slack", platform="iOS", idempotency_key=f"k{n}"
+        )
+        for n in range(4)
+    ]
+    for integration in made[:3]:
+        integration_set_status(integration=integration, actor=owner, active=True)
+    sandbox.deliveries(
+        key=SANDBOX_KEY, integration_id=made[0].qonversion_id, outcome="failure", count=5, message="down"
+    )
+    sandbox.deliveries(
+        key=SANDBOX_KEY, integration_id=made[1].qonversion_id, outcome="failure", count=2, message="slow"
+    )
+    project_sync(project=project)
+    html = owner_client.get(reverse("team_detail", kwargs={"team_slug": project.team.slug})).content.decode()
+
+    def cell(name: str) -> str:
+        match = re.search(rf'data-col="{name}">(?:<strong class="text-error">)?(\d+)', html)
+        assert match is not None
+        return match.group(1)
+
+    assert (cell("active"), cell("paused"), cell("error"), cell("delivery-errors")) == ("2", "1", "1", "7")
+    # The broken one is listed under "In error now", and the top bar says so.
+    assert re.search(r'class="error-list">.*I0.*down', html, re.S)
+    assert "1 in error" in html
