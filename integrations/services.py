@@ -168,6 +168,9 @@ def project_sync(*, project: Project) -> SyncResult:
         raise
     now = timezone.now()
     with transaction.atomic():
+        # Serialise concurrent refreshes of one project (two tabs polling): the
+        # second waits, then sees the first one's rows instead of inserting them again.
+        list(Project.objects.select_for_update().filter(pk=project.pk).values_list("pk", flat=True))
         existing = {row.qonversion_id: row for row in Integration.objects.filter(project=project)}
         to_create: list[Integration] = []
         to_update: list[Integration] = []

@@ -18,6 +18,7 @@ os.environ.setdefault("QONVERSION_BACKOFF_SECONDS", "0")
 os.environ.setdefault("QONVERSION_READ_TIMEOUT", "2")
 
 from qonadmin.settings import *  # noqa: F403
+from qonadmin.settings import BASE_DIR, DATABASES
 
 # Fast hashing: tests create many users; production uses Argon2.
 PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
@@ -28,3 +29,8 @@ STORAGES = {
 }
 WHITENOISE_USE_FINDERS = True
 WHITENOISE_AUTOREFRESH = True
+
+if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
+    # A file, not shared-cache memory: concurrency tests need SQLite's real locking
+    # (busy timeout, IMMEDIATE transactions) as production has it.
+    DATABASES["default"]["TEST"] = {"NAME": str(BASE_DIR / ".test-db.sqlite3")}
