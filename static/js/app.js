@@ -44,9 +44,14 @@ document.addEventListener("change", function (event) {
 });
 
 function enhance(root) {
-  root.querySelectorAll("form.create-form").forEach(narrowPlatforms);
-  const title = root.querySelector && root.querySelector("form.create-form input[name=title]");
-  if (title && root !== document) title.focus();
+  const forms = Array.from(root.querySelectorAll("form.create-form"));
+  if (root.matches && root.matches("form.create-form")) forms.push(root);
+  forms.forEach(narrowPlatforms);
+  // A freshly opened or re-rendered form gets the keyboard: first invalid field, else Title.
+  if (root !== document && forms.length) {
+    const target = forms[0].querySelector("[aria-invalid=true] input, [aria-invalid=true]") || forms[0].querySelector("input[name=title]");
+    if (target) target.focus();
+  }
 }
 document.addEventListener("DOMContentLoaded", function () { enhance(document); });
 document.addEventListener("htmx:load", function (event) { enhance(event.detail.elt); });
