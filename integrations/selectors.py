@@ -4,7 +4,11 @@ the queryset it returns is scoped to what the user may see."""
 from django.db.models import Count, Q, QuerySet, Sum, Value
 from django.db.models.functions import Coalesce
 
-from integrations.models import Integration, Project, Status, Team
+from integrations.filters import STATUS_CHOICES, IntegrationFilters
+from integrations.models import AuditEvent, Integration, Project, Status, Team
+
+# Error (2) first, then Active (1), then Paused (0); within each, most delivery errors.
+BROKEN_FIRST = ("-active", "-delivery_error_count", "title", "pk")
 
 
 def projects_with_health(team: Team) -> QuerySet[Project]:
@@ -19,11 +23,63 @@ def projects_with_health(team: Team) -> QuerySet[Project]:
 
 
 def live_integrations(project: Project) -> QuerySet[Integration]:
-    """Not deleted, broken ones first: Error, then most delivery errors, then title."""
-    return Integration.objects.filter(project=project, deleted_at__isnull=True).order_by(
-        # Error (2) first, then Active (1), then Paused (0).
-        "-active",
-        "-delivery_error_count",
-        "title",
-        "pk",
+    """Not deleted, broken ones first."""
+    return Integration.objects.filter(project=project, deleted_at__isnull=True).order_by(*BROKEN_FIRST)
+
+
+def _narrowed(project: Project, filters: IntegrationFilters) -> QuerySet[Integration]:
+    """Every filter but status."""
+    queryset = Integration.objects.filter(project=project)
+    if filters.platform:
+        queryset = queryset.filter(platform=filters.platform)
+    if filters.provider:
+        queryset = queryset.filter(provider_name=filters.provider)
+    if filters.q:
+        queryset = queryset.filter(title__icontains=filters.q)
+    return queryset
+
+
+def filtered_integrations(project: Project, filters: IntegrationFilters) -> QuerySet[Integration]:
+    queryset = _narrowed(project, filters)
+    if filters.showing_deleted:
+        return queryset.filter(deleted_at__isnull=False).select_related("deleted_by").order_by("-deleted_at", "pk")
+    queryset = queryset.filter(deleted_at__isnull=True)
+    status = STATUS_CHOICES[filters.status]
+    if status is not None:
+        queryset = queryset.filter(active=status)
+    return queryset.order_by(*BROKEN_FIRST)
+
+
+def status_counts(project: Project, filters: IntegrationFilters) -> dict[str, int]:
+    """Counts for the status chips, under the other filters, in one query."""
+    live = Q(deleted_at__isnull=True)
+    counts = _narrowed(project, filters).aggregate(
+        n_all=Count("pk", filter=live),
+        n_error=Count("pk", filter=live & Q(active=Status.ERROR)),
+        n_active=Count("pk", filter=live & Q(active=Status.ACTIVE)),
+        n_paused=Count("pk", filter=live & Q(active=Status.PAUSED)),
+        n_deleted=Count("pk", filter=Q(deleted_at__isnull=False)),
     )
+    # Aggregate names may not shadow fields ("active"), hence the n_ prefix.
+    return {name.removeprefix("n_"): value or 0 for name, value in counts.items()}
+
+
+def provider_names(project: Project) -> list[str]:
+    """Providers that occur in this project, for the provider filter."""
+    return list(
+        Integration.objects.filter(project=project)
+        .order_by("provider_name")
+        .values_list("provider_name", flat=True)
+        .distinct()
+    )
+
+
+def integration_history(integration: Integration, *, limit: int = 50) -> QuerySet[AuditEvent]:
+    return AuditEvent.objects.filter(
+        project_id=integration.project_id, target_type="integration", target_id=integration.qonversion_id
+    ).order_by("-created_at", "-pk")[:limit]
+
+
+def integrations_by_ids(project: Project, ids: list[int]) -> QuerySet[Integration]:
+    """The live integrations of this project among `ids`; ids of other projects drop out."""
+    return Integration.objects.filter(project=project, pk__in=ids, deleted_at__isnull=True).order_by(*BROKEN_FIRST)

@@ -6,8 +6,9 @@ recorded too (outcome "failure") and re-raised for the view to explain.
 """
 
 import logging
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
+from enum import StrEnum
 
 from django.contrib.auth.models import User
 from django.db import transaction
@@ -17,8 +18,8 @@ from integrations import audit
 from integrations.catalog import Catalog, cached_catalog, get_catalog
 from integrations.clients import client_for_project
 from integrations.explain import reason
-from integrations.models import Integration, Outcome, Project
-from integrations.qonversion import QonversionError, RemoteIntegration
+from integrations.models import Integration, Outcome, Project, Status
+from integrations.qonversion import QonversionError, QonversionNotFound, RemoteIntegration
 
 logger = logging.getLogger(__name__)
 
@@ -200,6 +201,13 @@ def project_sync(*, project: Project) -> SyncResult:
 # ---- status ----------------------------------------------------------------------------
 
 
+def _mark_gone_upstream(integration: Integration) -> None:
+    """Qonversion answered 404: the integration no longer exists there."""
+    now = timezone.now()
+    Integration.objects.filter(pk=integration.pk, deleted_at__isnull=True).update(deleted_at=now, synced_at=now)
+    integration.deleted_at = integration.deleted_at or now
+
+
 def integration_set_status(
     *, integration: Integration, actor: User, active: bool, ip: str | None = None
 ) -> Integration:
@@ -221,6 +229,8 @@ def integration_set_status(
             request={"status": int(active)},
             ip=ip,
         )
+        if isinstance(error, QonversionNotFound):
+            _mark_gone_upstream(integration)
         raise
     values = _mirror_values(remote, cached_catalog(project), timezone.now())
     values["provider_slug"] = values["provider_slug"] or integration.provider_slug
@@ -236,7 +246,101 @@ def integration_set_status(
             target_type="integration",
             target_id=integration.qonversion_id,
             target_repr=integration.title,
-            detail={"before": {"active": before}, "after": {"active": remote.active}},
             ip=ip,
+            detail={
+                "request": {"status": int(active)},
+                "before": {"active": before},
+                "after": {"active": remote.active},
+            },
         )
     return integration
+
+
+# ---- delete ----------------------------------------------------------------------------
+
+
+def integration_delete(*, integration: Integration, actor: User, ip: str | None = None) -> Integration:
+    """Soft-delete upstream (the id is never reused), then mark the mirror row deleted.
+
+    If Qonversion no longer has it (404), the outcome the user wanted already holds:
+    the row is marked deleted and the audit event says it was already gone."""
+    project = integration.project
+    already_gone = False
+    try:
+        client_for_project(project).delete_integration(integration.qonversion_id)
+    except QonversionNotFound:
+        already_gone = True
+    except QonversionError as error:
+        _upstream_failure(
+            action="integration.delete",
+            project=project,
+            actor=actor,
+            error=error,
+            target_id=integration.qonversion_id,
+            target_repr=integration.title,
+            ip=ip,
+        )
+        raise
+    now = timezone.now()
+    with transaction.atomic():
+        integration.deleted_at, integration.deleted_by, integration.synced_at = now, actor, now
+        integration.save(update_fields=["deleted_at", "deleted_by", "synced_at"])
+        audit.record(
+            action="integration.delete",
+            actor=actor,
+            outcome=Outcome.SUCCESS,
+            project=project,
+            target_type="integration",
+            target_id=integration.qonversion_id,
+            target_repr=integration.title,
+            ip=ip,
+            detail={"before": {"active": integration.active}, "already_deleted_upstream": already_gone},
+        )
+    return integration
+
+
+# ---- bulk ------------------------------------------------------------------------------
+
+
+class BulkAction(StrEnum):
+    PAUSE = "pause"
+    ACTIVATE = "activate"
+    DELETE = "delete"
+
+
+@dataclass(frozen=True)
+class BulkOutcome:
+    integration: Integration
+    changed: bool
+    error: QonversionError | None = None
+
+
+def bulk_would_change(integration: Integration, action: BulkAction) -> bool:
+    if action is BulkAction.PAUSE:
+        return integration.active != Status.PAUSED
+    if action is BulkAction.ACTIVATE:
+        return integration.active != Status.ACTIVE
+    return True
+
+
+def integrations_bulk_apply(
+    *, integrations: Sequence[Integration], actor: User, action: BulkAction, ip: str | None = None
+) -> list[BulkOutcome]:
+    """Apply one action to each integration in turn; one failure does not stop the rest."""
+    outcomes = []
+    for integration in integrations:
+        if not bulk_would_change(integration, action):
+            outcomes.append(BulkOutcome(integration=integration, changed=False))
+            continue
+        try:
+            if action is BulkAction.DELETE:
+                integration_delete(integration=integration, actor=actor, ip=ip)
+            else:
+                integration_set_status(
+                    integration=integration, actor=actor, active=action is BulkAction.ACTIVATE, ip=ip
+                )
+        except QonversionError as error:
+            outcomes.append(BulkOutcome(integration=integration, changed=False, error=error))
+        else:
+            outcomes.append(BulkOutcome(integration=integration, changed=True))
+    return outcomes
