@@ -1,6 +1,6 @@
 from django.urls import path
 
-from integrations.views import health, integration_create, projects, teams
+from integrations.views import bulk, health, integration_actions, integration_create, projects, teams
 
 urlpatterns = [
     path("", teams.home, name="home"),
@@ -12,5 +12,21 @@ urlpatterns = [
         "projects/<int:project_id>/integrations/new/",
         integration_create.integration_create_view,
         name="integration_create",
+    ),
+    path("projects/<int:project_id>/integrations/bulk/", bulk.integration_bulk, name="integration_bulk"),
+    path(
+        "projects/<int:project_id>/integrations/<int:integration_id>/",
+        integration_actions.integration_detail,
+        name="integration_detail",
+    ),
+    path(
+        "projects/<int:project_id>/integrations/<int:integration_id>/status/",
+        integration_actions.integration_status,
+        name="integration_status",
+    ),
+    path(
+        "projects/<int:project_id>/integrations/<int:integration_id>/delete/",
+        integration_actions.integration_delete_view,
+        name="integration_delete",
     ),
 ]

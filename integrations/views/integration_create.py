@@ -12,7 +12,7 @@ from integrations.explain import explain
 from integrations.forms import IntegrationCreateForm
 from integrations.qonversion import QonversionError, QonversionValidationError
 from integrations.services import integration_create
-from integrations.views.helpers import HtmxHttpRequest, client_ip, signed_in_user
+from integrations.views.helpers import HtmxHttpRequest, client_ip, current_filters, signed_in_user
 from integrations.views.projects import PAGE, project_context
 
 FORM_PAGE = "integrations/integration_create.html"
@@ -68,7 +68,7 @@ def integration_create_view(request: HtmxHttpRequest, project_id: int) -> HttpRe
         request,
         f"{PAGE}#create-success",
         {
-            **project_context(project, access),
+            **project_context(project, access, current_filters(request), chips_oob=True),
             "form": IntegrationCreateForm(catalog=catalog),
             "confirmation": confirmation,
             "new_integration": integration,

@@ -1,27 +1,56 @@
 // qonadmin's small behaviours. No inline scripts anywhere (see the CSP), so they live here.
 "use strict";
 
-// Poll: every element with data-poll-seconds asks for a refresh on that period, but only
-// while the tab is visible, and once right away when the tab comes back after a while.
+function listIsBusy() {
+  // Do not replace the list under the user's hands: selections, open details, a
+  // row action in flight, or the keyboard inside the table.
+  const list = document.getElementById("integration-list");
+  if (!list) return true;
+  return Boolean(
+    list.querySelector("input[name=ids]:checked, tr.details-row, .htmx-request") ||
+    list.contains(document.activeElement) && document.activeElement !== list
+  );
+}
+
+// Poll: the list asks for a refresh every data-poll-seconds, only while the tab is
+// visible and the list is not in use, and once when the tab comes back after a while.
 (function () {
   let lastPoll = Date.now();
   function periodSeconds() {
     const el = document.querySelector("[data-poll-seconds]");
     return el ? Number(el.dataset.pollSeconds) || 30 : 0;
   }
-  function poll() {
+  function maybePoll() {
+    const period = periodSeconds();
+    if (!period || document.visibilityState !== "visible" || Date.now() - lastPoll < period * 1000) return;
+    if (listIsBusy()) return;
     lastPoll = Date.now();
     document.body.dispatchEvent(new CustomEvent("qonadmin:poll"));
   }
-  setInterval(function () {
-    const period = periodSeconds();
-    if (period && document.visibilityState === "visible" && Date.now() - lastPoll >= period * 1000) poll();
-  }, 1000);
-  document.addEventListener("visibilitychange", function () {
-    const period = periodSeconds();
-    if (period && document.visibilityState === "visible" && Date.now() - lastPoll >= period * 1000) poll();
+  setInterval(maybePoll, 1000);
+  document.addEventListener("visibilitychange", maybePoll);
+  document.addEventListener("htmx:afterSwap", function (event) {
+    if (event.detail.target && event.detail.target.id === "integration-list") lastPoll = Date.now();
   });
 })();
+
+// The search box asks by itself as the user types; its "change" on blur must not
+// make the filter form ask (and push a history entry) a second time.
+document.addEventListener("change", function (event) {
+  if (event.target.matches("#filters input[name=q]")) event.stopPropagation();
+}, true);
+
+// Filters: leave empty fields out of the URL, so shared links stay short.
+document.addEventListener("htmx:configRequest", function (event) {
+  if (event.detail.verb !== "get" || !event.detail.elt.closest("#filters")) return;
+  const params = event.detail.parameters;
+  const drop = [];
+  const entries = params instanceof FormData ? Array.from(params.entries()) : Object.entries(params);
+  entries.forEach(function ([name, value]) {
+    if (value === "" || (name === "status" && value === "all")) drop.push(name);
+  });
+  drop.forEach(function (name) { params instanceof FormData ? params.delete(name) : delete params[name]; });
+});
 
 // Provider picker: only the platforms the chosen provider accepts stay selectable.
 function narrowPlatforms(form) {
@@ -43,6 +72,27 @@ document.addEventListener("change", function (event) {
   if (event.target.matches("form.create-form select[name=provider]")) narrowPlatforms(event.target.form);
 });
 
+// Bulk selection: select-all over the shown (filtered) rows, and a live count.
+function updateSelection() {
+  const boxes = Array.from(document.querySelectorAll("#integration-rows input[name=ids]"));
+  const checked = boxes.filter(function (box) { return box.checked; }).length;
+  const all = document.querySelector("[data-select-all]");
+  if (all) {
+    all.checked = boxes.length > 0 && checked === boxes.length;
+    all.indeterminate = checked > 0 && checked < boxes.length;
+  }
+  const label = document.querySelector("[data-selected-count]");
+  if (label) label.textContent = checked ? "With " + checked + " selected:" : "With selected:";
+}
+document.addEventListener("change", function (event) {
+  if (event.target.matches("[data-select-all]")) {
+    document.querySelectorAll("#integration-rows input[name=ids]").forEach(function (box) {
+      box.checked = event.target.checked;
+    });
+  }
+  if (event.target.matches("[data-select-all], input[name=ids]")) updateSelection();
+});
+
 function enhance(root) {
   const forms = Array.from(root.querySelectorAll("form.create-form"));
   if (root.matches && root.matches("form.create-form")) forms.push(root);
@@ -52,17 +102,58 @@ function enhance(root) {
     const target = forms[0].querySelector("[aria-invalid=true] input, [aria-invalid=true]") || forms[0].querySelector("input[name=title]");
     if (target) target.focus();
   }
+  updateSelection();
 }
 document.addEventListener("DOMContentLoaded", function () { enhance(document); });
 document.addEventListener("htmx:load", function (event) { enhance(event.detail.elt); });
 
-// "Cancel" on the inline form closes it instead of leaving the page.
+// Row details: the title toggles a details row below it (Enter works: it is a link).
+document.addEventListener("htmx:beforeRequest", function (event) {
+  const toggle = event.detail.elt.closest && event.detail.elt.closest("[data-details-toggle]");
+  if (!toggle) return;
+  const open = document.getElementById(toggle.dataset.detailsToggle);
+  if (open) {
+    event.preventDefault();
+    open.remove();
+    toggle.setAttribute("aria-expanded", "false");
+  } else {
+    toggle.setAttribute("aria-expanded", "true");
+  }
+});
+
 document.addEventListener("click", function (event) {
-  const link = event.target.closest("[data-close-panel]");
-  const slot = link && link.closest("#create-slot");
-  if (!slot) return;
-  event.preventDefault();
-  slot.innerHTML = "";
-  const opener = document.querySelector("#create-panel > a");
-  if (opener) opener.focus();
+  // "Cancel" on the inline create form closes it instead of leaving the page.
+  const cancel = event.target.closest("[data-close-panel]");
+  const slot = cancel && cancel.closest("#create-slot");
+  if (slot) {
+    event.preventDefault();
+    slot.innerHTML = "";
+    const opener = document.querySelector("#create-panel > a");
+    if (opener) opener.focus();
+    return;
+  }
+  const closeBulk = event.target.closest("[data-close-bulk]");
+  if (closeBulk && closeBulk.closest("#bulk-panel")) {
+    event.preventDefault();
+    document.getElementById("bulk-panel").innerHTML = "";
+    return;
+  }
+  const closeDetails = event.target.closest("[data-close-details]");
+  if (closeDetails) {
+    const row = document.getElementById(closeDetails.dataset.closeDetails);
+    const toggle = document.querySelector('[data-details-toggle="' + closeDetails.dataset.closeDetails + '"]');
+    if (row && row.closest("#integration-rows")) {
+      event.preventDefault();
+      row.remove();
+      if (toggle) { toggle.setAttribute("aria-expanded", "false"); toggle.focus(); }
+    }
+    return;
+  }
+  const copy = event.target.closest("[data-copy]");
+  if (copy && navigator.clipboard) {
+    navigator.clipboard.writeText(copy.dataset.copy).then(function () {
+      copy.textContent = "Copied";
+      setTimeout(function () { copy.textContent = "Copy"; }, 1500);
+    });
+  }
 });

@@ -1,0 +1,109 @@
+"""One integration: its details, pause/activate, and delete."""
+
+from django.contrib import messages
+from django.contrib.auth.decorators import login_required
+from django.http import HttpResponse
+from django.shortcuts import redirect, render
+from django.views.decorators.http import require_http_methods, require_POST
+
+from integrations.access import Action, get_integration_for_user
+from integrations.explain import explain
+from integrations.models import Integration, Project
+from integrations.qonversion import QonversionError, QonversionNotFound
+from integrations.selectors import integration_history
+from integrations.services import integration_delete, integration_set_status
+from integrations.views.helpers import HtmxHttpRequest, client_ip, current_filters, safe_next, signed_in_user
+from integrations.views.projects import PAGE, chips_context, project_url
+
+DETAIL_PAGE = "integrations/integration_detail.html"
+DELETE_PAGE = "integrations/integration_delete.html"
+
+
+def _row_response(
+    request: HtmxHttpRequest, project: Project, integration: Integration, **extra: object
+) -> HttpResponse:
+    """The updated row, plus the status chips out of band (their counts changed)."""
+    context = {
+        "integration": integration,
+        "project": project,
+        "access": extra.pop("access"),
+        **chips_context(project, current_filters(request)),
+        "chips_oob": True,
+        **extra,
+    }
+    return render(request, f"{PAGE}#row-update", context)
+
+
+@login_required
+@require_http_methods(["GET"])
+def integration_detail(request: HtmxHttpRequest, project_id: int, integration_id: int) -> HttpResponse:
+    integration, project, access = get_integration_for_user(request.user, project_id, integration_id)
+    context = {
+        "integration": integration,
+        "project": project,
+        "team": project.team,
+        "access": access,
+        "history": list(integration_history(integration).select_related("actor")),
+    }
+    template = f"{PAGE}#integration-details" if request.htmx else DETAIL_PAGE
+    return render(request, template, context)
+
+
+@login_required
+@require_POST
+def integration_status(request: HtmxHttpRequest, project_id: int, integration_id: int) -> HttpResponse:
+    integration, project, access = get_integration_for_user(request.user, project_id, integration_id, Action.OPERATE)
+    wanted = request.POST.get("active")
+    if wanted not in ("0", "1") or integration.is_deleted:
+        return HttpResponse("Choose active=0 (pause) or active=1 (activate) for a live integration.", status=400)
+    verb = "Activated" if wanted == "1" else "Paused"
+    try:
+        integration_set_status(
+            integration=integration, actor=signed_in_user(request), active=wanted == "1", ip=client_ip(request)
+        )
+    except QonversionNotFound as error:
+        message = explain(error, outcome="It is marked deleted here")
+        messages.warning(request, f"“{integration.title}”: {message}")
+        if request.htmx:
+            return _row_response(request, project, integration, access=access, row_removed=True)
+    except QonversionError as error:
+        message = explain(error, outcome="The integration was not changed")
+        if request.htmx:
+            # The row keeps the state Qonversion last reported, with the reason beside it.
+            return _row_response(request, project, integration, access=access, row_error=message)
+        messages.error(request, f"“{integration.title}”: {message}")
+    else:
+        if request.htmx:
+            return _row_response(request, project, integration, access=access, row_notice=f"{verb}.")
+        messages.success(request, f"{verb} “{integration.title}”. Qonversion reports it {integration.status.label}.")
+    return redirect(safe_next(request, project_url(project, current_filters(request))))
+
+
+@login_required
+@require_http_methods(["GET", "POST"])
+def integration_delete_view(request: HtmxHttpRequest, project_id: int, integration_id: int) -> HttpResponse:
+    integration, project, access = get_integration_for_user(request.user, project_id, integration_id, Action.OPERATE)
+    back = safe_next(request, project_url(project, current_filters(request)))
+    if request.method == "GET":
+        # The confirmation page, for browsers without JavaScript (HTMX asks with hx-confirm).
+        context = {"integration": integration, "project": project, "team": project.team, "access": access}
+        return render(request, DELETE_PAGE, context)
+    if integration.is_deleted:
+        messages.info(request, f"“{integration.title}” was already deleted.")
+        if request.htmx:
+            return _row_response(request, project, integration, access=access, row_removed=True)
+        return redirect(back)
+    try:
+        integration_delete(integration=integration, actor=signed_in_user(request), ip=client_ip(request))
+    except QonversionError as error:
+        message = explain(error, outcome="Nothing was deleted")
+        if request.htmx:
+            return _row_response(request, project, integration, access=access, row_error=message)
+        messages.error(request, f"“{integration.title}”: {message}")
+        return redirect(back)
+    messages.success(
+        request, f"Deleted “{integration.title}” in Qonversion. Its id {integration.qonversion_id} will not be reused."
+    )
+    if request.htmx:
+        return _row_response(request, project, integration, access=access, row_removed=True)
+    return redirect(back)
