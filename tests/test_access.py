@@ -6,8 +6,9 @@ import uuid
 import pytest
 from django.test import Client
 from django.urls import URLPattern, get_resolver, reverse
+from django.utils import timezone
 
-from integrations.models import Project
+from integrations.models import Integration, Project
 from sandbox.control_client import SandboxControl
 from tests.conftest import HTMX, login
 
@@ -18,6 +19,10 @@ ROUTES: dict[str, dict[str, bool]] = {
     "project_detail": {"GET": False},
     "project_refresh": {"POST": False},  # refreshes the mirror; viewers may
     "integration_create": {"GET": True, "POST": True},
+    "integration_bulk": {"POST": True},
+    "integration_detail": {"GET": False},
+    "integration_status": {"POST": True},
+    "integration_delete": {"GET": True, "POST": True},
 }
 PUBLIC = {"home", "healthz"}
 
@@ -35,11 +40,37 @@ def app_routes() -> set[str]:
 def url_for(name: str, project: Project) -> str:
     if name == "team_detail":
         return reverse(name, kwargs={"team_slug": project.team.slug})
+    if name.startswith("integration_") and name not in ("integration_create", "integration_bulk"):
+        integration = Integration.objects.filter(project=project).first() or mirror_row(project)
+        return reverse(name, kwargs={"project_id": project.pk, "integration_id": integration.pk})
     return reverse(name, kwargs={"project_id": project.pk})
 
 
+def mirror_row(project: Project) -> Integration:
+    now = timezone.now()
+    return Integration.objects.create(
+        project=project,
+        qonversion_id="abc123",
+        title="Existing",
+        provider_name="Slack",
+        platform="iOS",
+        active=1,
+        upstream_created_at=now,
+        upstream_updated_at=now,
+    )
+
+
 def call(client: Client, method: str, url: str, **extra: str):
-    data = {"title": "x", "provider": "slack", "platform": "iOS", "idempotency_key": str(uuid.uuid4())}
+    data = {
+        "title": "x",
+        "provider": "slack",
+        "platform": "iOS",
+        "idempotency_key": str(uuid.uuid4()),
+        "active": "0",
+        "action": "pause",
+        "ids": [str(i) for i in Integration.objects.values_list("pk", flat=True)],
+        "confirm": "yes",
+    }
     if method == "GET":
         return client.get(url, **extra)
     return client.post(url, data, **extra)

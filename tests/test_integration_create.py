@@ -1,6 +1,7 @@
 """Creating an integration through the HTMX form (and its plain-POST fallback)."""
 
 import re
+import time
 import uuid
 
 import pytest
@@ -9,6 +10,7 @@ from django.test import Client
 from django.urls import reverse
 
 from integrations.catalog import Catalog, catalog_cache_key, get_catalog
+from integrations.clients import client_for_project
 from integrations.models import AuditEvent, Integration, Project
 from integrations.qonversion import Provider, ProviderCategory
 from sandbox.control_client import SandboxControl
@@ -134,7 +136,6 @@ def test_it_puts_upstream_field_errors_on_the_fields(project: Project, owner_cli
             "Qonversion had an internal error (503). Nothing was created; your input is kept — try again.",
         ),
         ({"status": 429, "retry_after": 0, "times": 3}, "Qonversion is rate limiting requests (429)."),
-        ({"delay": 1, "times": 3}, "Qonversion did not answer within 0.3 s. It may or may not have gone through"),
         ({"drop": True, "times": 3}, "Could not reach Qonversion (connection failed). Nothing was created"),
     ],
 )
@@ -156,6 +157,26 @@ def test_it_keeps_the_input_and_explains_upstream_failures(
     event = AuditEvent.objects.get(action="integration.create")
     assert event.outcome == "failure"
     assert event.detail["request"]["title"] == "My precious title"
+
+
+@pytest.mark.django_db
+def test_a_timed_out_create_retried_by_the_user_makes_one_integration(
+    project: Project, owner_client: Client, sandbox: SandboxControl, settings
+):
+    settings.QONVERSION_READ_TIMEOUT = 0.3
+    owner_client.get(url(project), **HTMX)
+    sandbox.add_fault(method="POST", path_prefix="/v4/integrations", delay=1, times=3)
+    data = form_data(title="Slow one")
+    html = owner_client.post(url(project), data, **HTMX).content.decode()
+    assert "Qonversion did not answer within 0.3 s. It may or may not have gone through" in html
+    assert 'value="Slow one"' in html
+    # Qonversion did handle the late attempts; the user presses the button again.
+    deadline = time.monotonic() + 5
+    while len([r for r in upstream_posts(sandbox) if r["status"]]) < 3 and time.monotonic() < deadline:
+        time.sleep(0.05)
+    owner_client.post(url(project), data, **HTMX)
+    assert list(Integration.objects.values_list("title", flat=True)) == ["Slow one"]
+    assert len(client_for_project(project).list_integrations()) == 1
 
 
 @pytest.mark.django_db

@@ -16,16 +16,17 @@ def test_it_creates_an_integration_and_shows_its_paused_badge(page: Page, live_s
     page.evaluate("window.__sameDocument = true")
 
     page.get_by_role("button", name="+ New integration").click()
-    page.get_by_label("Title").fill("Amplitude — Production iOS")
-    page.get_by_label("Provider").select_option("amplitude")
-    page.get_by_label("iOS").check()
-    page.get_by_role("button", name="Create integration").click()
+    form = page.get_by_role("form", name="New integration")
+    form.get_by_label("Title").fill("Amplitude — Production iOS")
+    form.get_by_label("Provider").select_option("amplitude")
+    form.get_by_label("iOS").check()
+    form.get_by_role("button", name="Create integration").click()
 
     row = page.locator("#integration-rows tr", has_text="Amplitude — Production iOS")
     expect(row).to_be_visible()
     expect(row.locator(".badge")).to_have_text("Paused")
     expect(page.get_by_role("status").filter(has_text="Created “Amplitude — Production iOS”")).to_be_visible()
-    expect(page.get_by_label("Title")).to_have_value("")  # the form reset
+    expect(form.get_by_label("Title")).to_have_value("")  # the form reset
     assert page.evaluate("window.__sameDocument") is True  # no full page load happened
     assert Integration.objects.filter(project=project, title="Amplitude — Production iOS").count() == 1
 
@@ -34,10 +35,11 @@ def test_it_offers_only_the_platforms_a_provider_accepts(page: Page, live_server
     sign_in(page, live_server.url, "alice")
     page.goto(f"{live_server.url}/projects/{project.pk}/")
     page.get_by_role("button", name="+ New integration").click()
-    page.get_by_label("Provider").select_option("searchads")
-    expect(page.get_by_label("Android")).to_be_disabled()
-    expect(page.get_by_label("Stripe")).to_be_disabled()
-    expect(page.get_by_label("iOS")).to_be_enabled()
+    form = page.get_by_role("form", name="New integration")
+    form.get_by_label("Provider").select_option("searchads")
+    expect(form.get_by_label("Android")).to_be_disabled()
+    expect(form.get_by_label("Stripe")).to_be_disabled()
+    expect(form.get_by_label("iOS")).to_be_enabled()
     expect(page.get_by_text("Apple Search Ads accepts iOS.")).to_be_visible()
 
 
@@ -45,15 +47,16 @@ def test_it_keeps_typed_input_when_qonversion_fails(page: Page, live_server, pro
     sign_in(page, live_server.url, "alice")
     page.goto(f"{live_server.url}/projects/{project.pk}/")
     page.get_by_role("button", name="+ New integration").click()
-    page.get_by_label("Title").fill("Keep me")
-    page.get_by_label("Provider").select_option("slack")
-    page.get_by_label("Android").check()
+    form = page.get_by_role("form", name="New integration")
+    form.get_by_label("Title").fill("Keep me")
+    form.get_by_label("Provider").select_option("slack")
+    form.get_by_label("Android").check()
     sandbox.add_fault(method="POST", path_prefix="/v4/integrations", status=503, times=3)
-    page.get_by_role("button", name="Create integration").click()
-    expect(page.get_by_role("alert")).to_contain_text("Qonversion had an internal error (503). Nothing was created")
-    expect(page.get_by_label("Title")).to_have_value("Keep me")
-    expect(page.get_by_label("Android")).to_be_checked()
+    form.get_by_role("button", name="Create integration").click()
+    expect(form.get_by_role("alert")).to_contain_text("Qonversion had an internal error (503). Nothing was created")
+    expect(form.get_by_label("Title")).to_have_value("Keep me")
+    expect(form.get_by_label("Android")).to_be_checked()
     # Trying again once Qonversion is back creates exactly one.
-    page.get_by_role("button", name="Create integration").click()
+    form.get_by_role("button", name="Create integration").click()
     expect(page.locator("#integration-rows tr", has_text="Keep me")).to_be_visible()
     assert Integration.objects.filter(title="Keep me").count() == 1
