@@ -62,12 +62,30 @@ def memberships_for_user(user: User) -> QuerySet[Membership]:
     return Membership.objects.filter(user_id=user.pk).select_related("team").order_by("team__name")
 
 
+class TwoFactorRequired(Exception):  # noqa: N818 - a condition, not an error
+    """The team requires two-factor sign-in and this session has not passed it.
+
+    accounts.middleware turns it into a redirect to the one-time-code step."""
+
+    def __init__(self, team: Team) -> None:
+        super().__init__(f"{team} requires two-factor sign-in")
+        self.team = team
+
+
+def session_is_verified(user: User) -> bool:
+    # django-otp's middleware gives the request's user an is_verified() method.
+    is_verified = getattr(user, "is_verified", None)
+    return bool(is_verified()) if callable(is_verified) else False
+
+
 def _membership(user: User, team_id: int) -> Membership:
     if not user.is_authenticated:
         raise Http404
-    membership = Membership.objects.filter(user_id=user.pk, team_id=team_id).first()
+    membership = Membership.objects.filter(user_id=user.pk, team_id=team_id).select_related("team").first()
     if membership is None:
         raise Http404
+    if membership.team.require_two_factor and not session_is_verified(user):
+        raise TwoFactorRequired(membership.team)
     return membership
 
 
