@@ -62,7 +62,7 @@ def memberships_for_user(user: User) -> QuerySet[Membership]:
     return Membership.objects.filter(user_id=user.pk).select_related("team").order_by("team__name")
 
 
-class TwoFactorRequired(Exception):  # noqa: N818 - a condition, not an error
+class TwoFactorRequired(Exception):
     """The team requires two-factor sign-in and this session has not passed it.
 
     accounts.middleware turns it into a redirect to the one-time-code step."""
