@@ -55,6 +55,14 @@ class TeamAccess:
     def can_manage_projects(self) -> bool:
         return self.can(Action.MANAGE_PROJECTS)
 
+    @property
+    def can_manage_members(self) -> bool:
+        return self.can(Action.MANAGE_MEMBERS)
+
+    @property
+    def can_delete_team(self) -> bool:
+        return self.can(Action.DELETE_TEAM)
+
 
 def memberships_for_user(user: User) -> QuerySet[Membership]:
     if not user.is_authenticated:

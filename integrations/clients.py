@@ -26,13 +26,7 @@ def _session() -> requests.Session:
     return session
 
 
-def client_for_project(project: Project) -> QonversionClient:
-    try:
-        secret_key = project.secret_key()
-    except DecryptionError as error:
-        raise ProjectKeyUnreadable(
-            f"This project's stored key cannot be decrypted ({error}); ask a team admin to enter it again"
-        ) from None
+def client_for_key(secret_key: str) -> QonversionClient:
     return QonversionClient(
         secret_key,
         base_url=settings.QONVERSION_API_BASE,
@@ -43,3 +37,13 @@ def client_for_project(project: Project) -> QonversionClient:
         ),
         session=_session(),
     )
+
+
+def client_for_project(project: Project) -> QonversionClient:
+    try:
+        secret_key = project.secret_key()
+    except DecryptionError as error:
+        raise ProjectKeyUnreadable(
+            f"This project's stored key cannot be decrypted ({error}); ask a team admin to enter it again"
+        ) from None
+    return client_for_key(secret_key)

@@ -5,7 +5,7 @@ from django.db.models import Count, Q, QuerySet, Sum, Value
 from django.db.models.functions import Coalesce
 
 from integrations.filters import STATUS_CHOICES, IntegrationFilters
-from integrations.models import AuditEvent, Integration, Project, Status, Team
+from integrations.models import AuditEvent, Integration, Invitation, Membership, Project, Status, Team
 
 # Error (2) first, then Active (1), then Paused (0); within each, most delivery errors.
 BROKEN_FIRST = ("-active", "-delivery_error_count", "title", "pk")
@@ -83,3 +83,18 @@ def integration_history(integration: Integration, *, limit: int = 50) -> QuerySe
 def integrations_by_ids(project: Project, ids: list[int]) -> QuerySet[Integration]:
     """The live integrations of this project among `ids`; ids of other projects drop out."""
     return Integration.objects.filter(project=project, pk__in=ids, deleted_at__isnull=True).order_by(*BROKEN_FIRST)
+
+
+def team_members(team: Team) -> QuerySet[Membership]:
+    return Membership.objects.filter(team=team).select_related("user").order_by("user__username")
+
+
+def team_invitations(team: Team) -> QuerySet[Invitation]:
+    """Invitations not yet accepted, newest first (pending, expired and revoked)."""
+    return Invitation.objects.filter(team=team, accepted_at__isnull=True).select_related("invited_by")
+
+
+def team_audit_events(team: Team) -> QuerySet[AuditEvent]:
+    """The team's events, plus sign-in events of its members (those belong to no team)."""
+    members = Membership.objects.filter(team=team).values("user_id")
+    return AuditEvent.objects.filter(Q(team=team) | Q(team__isnull=True, actor_id__in=members))

@@ -1,0 +1,89 @@
+"""Forms for members, invitations, projects and the audit log filters."""
+
+from typing import Any
+
+from django import forms
+
+from integrations.models import PRODUCTION_KEY_PREFIX, SANDBOX_KEY_PREFIX, Role
+
+ROLE_HELP = (
+    "Viewer: sees. Member: also creates, pauses and deletes integrations. "
+    "Admin: also projects, keys and members. Owner: also deletes the team."
+)
+
+
+class InviteForm(forms.Form):
+    email = forms.EmailField(label="Email", max_length=254)
+    role = forms.ChoiceField(label="Role", choices=Role.choices, initial=Role.MEMBER, help_text=ROLE_HELP)
+
+
+class RoleForm(forms.Form):
+    role = forms.ChoiceField(label="Role", choices=Role.choices)
+
+
+class SecretKeyField(forms.CharField):
+    """Write-only: never rendered back into the page, not even after an error."""
+
+    def __init__(self, **kwargs: Any) -> None:
+        super().__init__(
+            label=kwargs.pop("label", "Secret key"),
+            strip=True,
+            max_length=200,
+            widget=forms.PasswordInput(render_value=False, attrs={"autocomplete": "off", "spellcheck": "false"}),
+            help_text="Starts with sk_ (production) or test_sk_ (sandbox). Stored encrypted; never shown again.",
+            **kwargs,
+        )
+
+    def clean(self, value: Any) -> str:
+        key: str = super().clean(value)
+        if not key.startswith((PRODUCTION_KEY_PREFIX, SANDBOX_KEY_PREFIX)) or len(key) < 8 or " " in key:
+            raise forms.ValidationError("A Qonversion secret key starts with sk_ (production) or test_sk_ (sandbox).")
+        return key
+
+
+class ProjectCreateForm(forms.Form):
+    name = forms.CharField(label="Name", max_length=100, strip=True)
+    secret_key = SecretKeyField()
+
+
+class ReplaceKeyForm(forms.Form):
+    secret_key = SecretKeyField(label="New secret key")
+
+
+class ConfirmNameForm(forms.Form):
+    """Typing the name makes deleting a whole project or team a deliberate act."""
+
+    confirm_name = forms.CharField(label="Type the name to confirm", strip=True)
+
+    def __init__(self, *args: Any, expected: str, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.expected = expected
+
+    def clean_confirm_name(self) -> str:
+        value: str = self.cleaned_data["confirm_name"]
+        if value != self.expected:
+            raise forms.ValidationError(f"Type “{self.expected}” exactly to confirm.")
+        return value
+
+
+class AuditFilterForm(forms.Form):
+    actor = forms.CharField(label="Actor", required=False, max_length=150)
+    action = forms.ChoiceField(label="Action", required=False)
+    project = forms.ChoiceField(label="Project", required=False)
+    since = forms.DateField(label="From", required=False, widget=forms.DateInput(attrs={"type": "date"}))
+    until = forms.DateField(label="To", required=False, widget=forms.DateInput(attrs={"type": "date"}))
+
+    def __init__(self, *args: Any, actions: list[str], projects: list[str], **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        action_field = self.fields["action"]
+        project_field = self.fields["project"]
+        if isinstance(action_field, forms.ChoiceField) and isinstance(project_field, forms.ChoiceField):
+            action_field.choices = [("", "All actions"), *[(a, a) for a in actions]]
+            project_field.choices = [("", "All projects"), *[(p, p) for p in projects]]
+
+    def clean(self) -> dict[str, Any]:
+        cleaned = super().clean() or {}
+        since, until = cleaned.get("since"), cleaned.get("until")
+        if since and until and since > until:
+            self.add_error("until", "“To” must be on or after “From”.")
+        return cleaned
