@@ -1,54 +1,62 @@
-"""Every URL of the app: outsiders get 404, viewers get 403 on changes, and neither
-reaches Qonversion."""
+"""Every URL of the app, for every verb it accepts: outsiders get 404, members whose
+role does not allow the action get 403, and neither reaches Qonversion."""
 
 import uuid
+from datetime import timedelta
 
 import pytest
+from django.contrib.auth.models import User
 from django.test import Client
 from django.urls import URLPattern, get_resolver, reverse
 from django.utils import timezone
 
-from integrations.models import Integration, Project
+from integrations.models import Integration, Invitation, Membership, Project, Role
 from sandbox.control_client import SandboxControl
 from tests.conftest import HTMX, login
 
-# Every named route of the integrations app with the verbs it accepts and whether
-# a verb changes something. A new route must be added here, or the sweep fails.
-ROUTES: dict[str, dict[str, bool]] = {
-    "team_detail": {"GET": False},
-    "project_detail": {"GET": False},
-    "project_refresh": {"POST": False},  # refreshes the mirror; viewers may
-    "integration_create": {"GET": True, "POST": True},
-    "integration_bulk": {"POST": True},
-    "integration_detail": {"GET": False},
-    "integration_status": {"POST": True},
-    "integration_delete": {"GET": True, "POST": True},
+VIEW, OPERATE, ADMIN, OWNER = Role.VIEWER, Role.MEMBER, Role.ADMIN, Role.OWNER
+RANK = {Role.VIEWER: 0, Role.MEMBER: 1, Role.ADMIN: 2, Role.OWNER: 3}
+
+# Every named route of the integrations app, the verbs it accepts, and the least
+# role each verb needs. A new route must be added here, or the sweep fails.
+ROUTES: dict[str, dict[str, str]] = {
+    "team_detail": {"GET": VIEW},
+    "team_members": {"GET": VIEW, "POST": ADMIN},
+    "member_role": {"POST": ADMIN},
+    "member_remove": {"POST": ADMIN},
+    "invitation_resend": {"POST": ADMIN},
+    "invitation_revoke": {"POST": ADMIN},
+    "team_audit": {"GET": ADMIN},
+    "team_audit_csv": {"GET": ADMIN},
+    "project_new": {"GET": ADMIN, "POST": ADMIN},
+    "team_delete": {"GET": OWNER, "POST": OWNER},
+    "project_detail": {"GET": VIEW},
+    "project_refresh": {"POST": VIEW},  # refreshes the mirror; viewers may
+    "project_settings": {"GET": ADMIN},
+    "project_key": {"POST": ADMIN},
+    "project_delete": {"POST": ADMIN},
+    "integration_create": {"GET": OPERATE, "POST": OPERATE},
+    "integration_bulk": {"POST": OPERATE},
+    "integration_detail": {"GET": VIEW},
+    "integration_status": {"POST": OPERATE},
+    "integration_delete": {"GET": OPERATE, "POST": OPERATE},
 }
-PUBLIC = {"home", "healthz"}
+PUBLIC = {"home", "healthz", "invitation"}  # the invitation link is its own credential
 
 
 def app_routes() -> set[str]:
-    resolver = get_resolver()
     names = set()
-    for pattern in resolver.url_patterns:
+    for pattern in get_resolver().url_patterns:
         for inner in getattr(pattern, "url_patterns", []):
             if isinstance(inner, URLPattern) and inner.name and inner.callback.__module__.startswith("integrations."):
                 names.add(inner.name)
     return names
 
 
-def url_for(name: str, project: Project) -> str:
-    if name == "team_detail":
-        return reverse(name, kwargs={"team_slug": project.team.slug})
-    if name.startswith("integration_") and name not in ("integration_create", "integration_bulk"):
-        integration = Integration.objects.filter(project=project).first() or mirror_row(project)
-        return reverse(name, kwargs={"project_id": project.pk, "integration_id": integration.pk})
-    return reverse(name, kwargs={"project_id": project.pk})
-
-
-def mirror_row(project: Project) -> Integration:
+@pytest.fixture
+def targets(project: Project, owner: User) -> dict[str, object]:
     now = timezone.now()
-    return Integration.objects.create(
+    integration = Integration.objects.create(
         project=project,
         qonversion_id="abc123",
         title="Existing",
@@ -58,6 +66,37 @@ def mirror_row(project: Project) -> Integration:
         upstream_created_at=now,
         upstream_updated_at=now,
     )
+    invitation = Invitation.objects.create(
+        team=project.team,
+        email="new@example.com",
+        role=Role.MEMBER,
+        token_hash=uuid.uuid4().hex,
+        expires_at=now + timedelta(days=7),
+    )
+    return {
+        "project": project,
+        "integration": integration,
+        "invitation": invitation,
+        "membership": Membership.objects.get(user=owner, team=project.team),
+    }
+
+
+def url_for(name: str, targets: dict[str, object]) -> str:
+    project = targets["project"]
+    assert isinstance(project, Project)
+    team_slug = project.team.slug
+    kwargs: dict[str, object]
+    if name in ("member_role", "member_remove"):
+        kwargs = {"team_slug": team_slug, "membership_id": targets["membership"].pk}  # type: ignore[attr-defined]
+    elif name.startswith("invitation_"):
+        kwargs = {"team_slug": team_slug, "invitation_id": targets["invitation"].pk}  # type: ignore[attr-defined]
+    elif name.startswith(("team_", "project_new")):
+        kwargs = {"team_slug": team_slug}
+    elif name.startswith("integration_") and name not in ("integration_create", "integration_bulk"):
+        kwargs = {"project_id": project.pk, "integration_id": targets["integration"].pk}  # type: ignore[attr-defined]
+    else:
+        kwargs = {"project_id": project.pk}
+    return reverse(name, kwargs=kwargs)
 
 
 def call(client: Client, method: str, url: str, **extra: str):
@@ -70,6 +109,11 @@ def call(client: Client, method: str, url: str, **extra: str):
         "action": "pause",
         "ids": [str(i) for i in Integration.objects.values_list("pk", flat=True)],
         "confirm": "yes",
+        "role": "viewer",
+        "email": "someone@example.com",
+        "name": "New project",
+        "secret_key": "test_sk_some_new_key",
+        "confirm_name": "Acme",
     }
     if method == "GET":
         return client.get(url, **extra)
@@ -82,29 +126,38 @@ def test_the_sweep_covers_every_route():
 
 @pytest.mark.django_db
 @pytest.mark.parametrize("htmx", [False, True])
-def test_an_outsider_gets_404_everywhere(project: Project, outsider, sandbox: SandboxControl, htmx: bool):
+def test_an_outsider_gets_404_everywhere(targets, outsider, sandbox: SandboxControl, htmx: bool):
     client = login(outsider)
     sandbox.clear_requests()
-    extra = HTMX if htmx else {}
     for name, verbs in ROUTES.items():
         for method in verbs:
-            response = call(client, method, url_for(name, project), **extra)
+            response = call(client, method, url_for(name, targets), **(HTMX if htmx else {}))
             assert response.status_code == 404, (name, method, response.status_code)
     assert sandbox.requests() == []
 
 
 @pytest.mark.django_db
-def test_a_viewer_gets_403_on_every_change_and_sees_the_rest(project: Project, viewer, sandbox: SandboxControl):
-    client = login(viewer)
+@pytest.mark.parametrize("role", [Role.VIEWER, Role.MEMBER, Role.ADMIN])
+def test_a_role_gets_403_where_it_may_not_act_and_no_upstream_call(targets, make_member, sandbox, role: str):
+    client = login(make_member(f"someone-{role}", role))
     for name, verbs in ROUTES.items():
-        for method, changes in verbs.items():
+        for method, least in verbs.items():
+            if RANK[role] >= RANK[least]:
+                continue
             sandbox.clear_requests()
-            response = call(client, method, url_for(name, project), **HTMX)
-            if changes:
-                assert response.status_code == 403, (name, method)
-                assert sandbox.requests() == [], (name, method)
-            else:
-                assert response.status_code == 200, (name, method, response.status_code)
+            response = call(client, method, url_for(name, targets), **HTMX)
+            assert response.status_code == 403, (role, name, method, response.status_code)
+            assert sandbox.requests() == [], (role, name, method)
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize("role", [Role.VIEWER, Role.MEMBER, Role.ADMIN, Role.OWNER])
+def test_a_role_can_open_every_page_it_may_see(targets, make_member, sandbox, role: str):
+    client = login(make_member(f"someone-{role}", role))
+    for name, verbs in ROUTES.items():
+        if "GET" in verbs and RANK[role] >= RANK[verbs["GET"]]:
+            response = call(client, "GET", url_for(name, targets))
+            assert response.status_code == 200, (role, name, response.status_code)
 
 
 @pytest.mark.django_db
@@ -113,22 +166,24 @@ def test_a_missing_project_is_404_not_500(owner_client: Client):
 
 
 @pytest.mark.django_db
-def test_anonymous_visitors_are_sent_to_log_in(project: Project, client: Client, sandbox: SandboxControl):
+def test_anonymous_visitors_are_sent_to_log_in(targets, client: Client, sandbox: SandboxControl):
     for name, verbs in ROUTES.items():
         for method in verbs:
-            response = call(client, method, url_for(name, project))
-            assert response.status_code == 302 and "/login/" in response["Location"], (name, method)
+            response = call(client, method, url_for(name, targets))
+            assert response.status_code == 302, (name, method)
+            assert "/login/" in response["Location"], (name, method)
     assert sandbox.requests() == []
 
 
 @pytest.mark.django_db
-def test_unsafe_requests_without_a_csrf_token_are_refused(project: Project, owner, sandbox: SandboxControl):
+def test_unsafe_requests_without_a_csrf_token_are_refused(targets, owner, sandbox: SandboxControl):
     client = Client(enforce_csrf_checks=True)
     client.force_login(owner)
     for name, verbs in ROUTES.items():
         if "POST" in verbs:
-            assert call(client, "POST", url_for(name, project), **HTMX).status_code == 403, name
+            assert call(client, "POST", url_for(name, targets), **HTMX).status_code == 403, name
     assert sandbox.requests() == []
+    assert Project.objects.exists()
 
 
 @pytest.mark.django_db
