@@ -14,7 +14,7 @@ from django.contrib.auth.models import User
 from django.db import transaction
 from django.utils import timezone
 
-from integrations import audit
+from integrations import alerts, audit
 from integrations.catalog import Catalog, cached_catalog, get_catalog
 from integrations.clients import client_for_project
 from integrations.explain import reason
@@ -145,6 +145,7 @@ class SyncResult:
     updated: int
     removed: int
     total: int
+    newly_broken: int = 0
 
 
 def project_sync(*, project: Project) -> SyncResult:
@@ -175,12 +176,19 @@ def project_sync(*, project: Project) -> SyncResult:
         existing = {row.qonversion_id: row for row in Integration.objects.filter(project=project)}
         to_create: list[Integration] = []
         to_update: list[Integration] = []
+        newly_broken: list[Integration] = []
+        watched_before = project.synced_at is not None
         for remote in remote_items:
             values = _mirror_values(remote, catalog, now)
             row = existing.pop(remote.id, None)
+            broke = remote.active == Status.ERROR and (row.active != Status.ERROR if row else watched_before)
             if row is None:
                 to_create.append(Integration(project=project, qonversion_id=remote.id, **values))
+                if broke:
+                    newly_broken.append(to_create[-1])
                 continue
+            if broke:
+                newly_broken.append(row)
             if not values["provider_slug"]:
                 values["provider_slug"] = row.provider_slug  # keep what we knew at create time
             # Write only rows that changed, so a quiet sync is a handful of queries.
@@ -194,8 +202,17 @@ def project_sync(*, project: Project) -> SyncResult:
         if gone:
             Integration.objects.filter(pk__in=gone).update(deleted_at=now, synced_at=now)
         Project.objects.filter(pk=project.pk).update(synced_at=now, sync_attempted_at=attempted_at, sync_error="")
+        if newly_broken:
+            # Tell people once the new state is stored, so a rolled-back sync alerts nobody.
+            transaction.on_commit(lambda: alerts.integrations_broke(project=project, integrations=newly_broken))
     project.synced_at, project.sync_attempted_at, project.sync_error = now, attempted_at, ""
-    return SyncResult(added=len(to_create), updated=len(to_update), removed=len(gone), total=len(remote_items))
+    return SyncResult(
+        added=len(to_create),
+        updated=len(to_update),
+        removed=len(gone),
+        total=len(remote_items),
+        newly_broken=len(newly_broken),
+    )
 
 
 # ---- status ----------------------------------------------------------------------------

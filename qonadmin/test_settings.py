@@ -5,6 +5,8 @@ the same suite against PostgreSQL with DATABASE_URL.
 """
 
 import os
+import tempfile
+from pathlib import Path
 
 os.environ.setdefault("DJANGO_SECRET_KEY", "test-only-secret-key-not-for-any-deployment-0123456789")
 os.environ.setdefault("DJANGO_ALLOWED_HOSTS", "testserver,localhost,127.0.0.1")
@@ -18,7 +20,7 @@ os.environ.setdefault("QONVERSION_BACKOFF_SECONDS", "0")
 os.environ.setdefault("QONVERSION_READ_TIMEOUT", "2")
 
 from qonadmin.settings import *  # noqa: F403
-from qonadmin.settings import BASE_DIR, DATABASES
+from qonadmin.settings import DATABASES
 
 # Fast hashing: tests create many users; production uses Argon2.
 PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
@@ -33,4 +35,5 @@ WHITENOISE_AUTOREFRESH = True
 if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
     # A file, not shared-cache memory: concurrency tests need SQLite's real locking
     # (busy timeout, IMMEDIATE transactions) as production has it.
-    DATABASES["default"]["TEST"] = {"NAME": str(BASE_DIR / ".test-db.sqlite3")}
+    # One file per test process, so two runs at once do not share a database.
+    DATABASES["default"]["TEST"] = {"NAME": str(Path(tempfile.gettempdir()) / f"qonadmin-test-{os.getpid()}.sqlite3")}

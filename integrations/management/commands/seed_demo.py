@@ -109,6 +109,7 @@ class Command(BaseCommand):
             user, created = user_model.objects.get_or_create(username=username)
             if created:
                 user.set_password(DEMO_PASSWORD)
+                user.email = f"{username}@example.com"  # alerts and invitations print to the console in the demo
                 user.save()
             Membership.objects.get_or_create(team=teams[team_slug], user=user, defaults={"role": role})
             users[username] = user
