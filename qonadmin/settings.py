@@ -5,6 +5,7 @@ wildcard host. `make run` writes local demo values to .local/demo.env; productio
 sets them itself (docs/operations.md lists every variable).
 """
 
+from datetime import timedelta
 from pathlib import Path
 
 import dj_database_url
@@ -42,7 +43,11 @@ INSTALLED_APPS = [
     "django.contrib.staticfiles",
     "django.contrib.humanize",
     "django_htmx",
+    "axes",
+    "django_otp",
+    "django_otp.plugins.otp_totp",
     "integrations",
+    "accounts",
 ]
 
 MIDDLEWARE = [
@@ -53,10 +58,13 @@ MIDDLEWARE = [
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
+    "django_otp.middleware.OTPMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "django_htmx.middleware.HtmxMiddleware",
     "integrations.middleware.HtmxMessagesMiddleware",
+    "accounts.middleware.TwoFactorRequiredMiddleware",
+    "axes.middleware.AxesMiddleware",
 ]
 
 ROOT_URLCONF = "qonadmin.urls"
@@ -109,6 +117,42 @@ LOGIN_URL = "login"
 LOGIN_REDIRECT_URL = "home"
 LOGOUT_REDIRECT_URL = "login"
 SESSION_COOKIE_AGE = env_int("QONADMIN_SESSION_HOURS", 12, minimum=1) * 3600
+
+# --- Sign-in protection: failed-sign-in throttling (django-axes) and TOTP (django-otp) ---
+# docs/sign-in.md explains these. Axes comes first so a locked-out client is refused
+# before its password is even checked; the subclass only skips sign-ins that have no
+# HTTP request (management commands, the test client's login()).
+AUTHENTICATION_BACKENDS = [
+    "accounts.backends.SignInThrottleBackend",
+    "django.contrib.auth.backends.ModelBackend",
+]
+# Counted per username + client address: a stranger cannot lock a colleague out from
+# elsewhere, and rotating user agents does not reset the count.
+AXES_LOCKOUT_PARAMETERS = [["username", "ip_address"]]
+AXES_FAILURE_LIMIT = env_int("QONADMIN_LOGIN_FAILURE_LIMIT", 5, minimum=1)
+# Never a permanent lockout: it ends this long after it began, and further tries while
+# locked out do not extend it.
+AXES_COOLOFF_TIME = timedelta(minutes=env_int("QONADMIN_LOGIN_COOLOFF_MINUTES", 15, minimum=1))
+AXES_RESET_COOL_OFF_ON_FAILURE_DURING_LOCKOUT = False
+AXES_RESET_ON_SUCCESS = True
+AXES_LOCKOUT_CALLABLE = "accounts.views.sign_in.locked_out"
+# The same address as the audit log: REMOTE_ADDR only (X-Forwarded-For can be forged).
+AXES_CLIENT_IP_CALLABLE = "integrations.views.helpers.client_ip"
+# Axes keeps the POST data of failed attempts; it masks "password" itself, these too.
+AXES_SENSITIVE_PARAMETERS = [
+    "username",
+    "ip_address",
+    "csrfmiddlewaretoken",
+    "code",
+    "old_password",
+    "new_password1",
+    "new_password2",
+]
+# Successful sign-ins are in our own audit log (auth.sign_in); no second copy.
+AXES_DISABLE_ACCESS_LOG = True
+OTP_TOTP_ISSUER = "qonadmin"
+# Admins can remove a user's device but never read its secret or QR code.
+OTP_ADMIN_HIDE_SENSITIVE_DATA = True
 
 LANGUAGE_CODE = "en-us"
 TIME_ZONE = "UTC"
@@ -187,16 +231,34 @@ if EMAIL_BACKEND_PATH == SMTP_BACKEND:
     }
 DEFAULT_FROM_EMAIL = env_str("QONADMIN_FROM_EMAIL", "qonadmin@localhost")
 
+# People who get an email with the (redacted) report of every server error.
+ADMINS = [("qonadmin admin", address) for address in env_list("QONADMIN_ADMIN_EMAILS")]
+
 LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,
-    "filters": {"redact_secrets": {"()": "integrations.log_redaction.RedactSecretsFilter"}},
+    "filters": {
+        "redact_secrets": {"()": "integrations.log_redaction.RedactSecretsFilter"},
+        "require_debug_false": {"()": "django.utils.log.RequireDebugFalse"},
+    },
     "formatters": {"plain": {"format": "%(asctime)s %(levelname)s %(name)s %(message)s"}},
     "handlers": {
         "console": {"class": "logging.StreamHandler", "formatter": "plain", "filters": ["redact_secrets"]},
+        # The report needs the live traceback, so no redaction filter here: it hides
+        # variables marked with sensitive_variables instead (tests/test_secrets_never_leak.py).
+        "mail_admins": {
+            "level": "ERROR",
+            "class": "django.utils.log.AdminEmailHandler",
+            "filters": ["require_debug_false"],
+        },
     },
     "root": {"handlers": ["console"], "level": env_str("QONADMIN_LOG_LEVEL", "INFO")},
     "loggers": {
+        # Replaces Django's default handlers, one of which would bypass the redaction filter.
+        "django": {"handlers": ["console", "mail_admins"], "level": "INFO", "propagate": False},
         "django.server": {"handlers": ["console"], "level": "INFO", "propagate": False},
     },
 }
+
+# Public address of the dashboard, for links in emails sent outside a request (alerts).
+QONADMIN_BASE_URL = (env_str("QONADMIN_BASE_URL", "") or "").rstrip("/")
