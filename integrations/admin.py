@@ -4,7 +4,9 @@ from typing import Any
 
 from django import forms
 from django.contrib import admin
-from django.http import HttpRequest
+from django.http import HttpRequest, HttpResponse
+from django.utils.decorators import method_decorator
+from django.views.decorators.debug import sensitive_post_parameters, sensitive_variables
 
 from integrations.models import AuditEvent, Integration, Membership, Project, Team
 
@@ -36,6 +38,7 @@ class ProjectAdminForm(forms.ModelForm[Project]):
         model = Project
         fields = ("team", "name")
 
+    @sensitive_variables("key")
     def clean_secret_key(self) -> str:
         key: str = self.cleaned_data["secret_key"]
         if not key and not self.instance.secret_key_encrypted:
@@ -44,6 +47,7 @@ class ProjectAdminForm(forms.ModelForm[Project]):
             raise forms.ValidationError("A Qonversion secret key starts with sk_ (production) or test_sk_ (sandbox).")
         return key
 
+    @sensitive_variables("key")
     def save(self, commit: bool = True) -> Project:
         project = super().save(commit=False)
         if key := self.cleaned_data.get("secret_key"):
@@ -59,6 +63,16 @@ class ProjectAdmin(admin.ModelAdmin[Project]):
     list_display = ("name", "team", "environment", "key_hint", "synced_at")
     list_filter = ("environment", "team")
     readonly_fields = ("key_hint", "environment", "synced_at", "sync_error")
+
+    @method_decorator(sensitive_post_parameters("secret_key"))
+    def changeform_view(
+        self,
+        request: HttpRequest,
+        object_id: str | None = None,
+        form_url: str = "",
+        extra_context: dict[str, Any] | None = None,
+    ) -> HttpResponse:
+        return super().changeform_view(request, object_id, form_url, extra_context)
 
 
 @admin.register(Integration)

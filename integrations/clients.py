@@ -4,6 +4,7 @@ import threading
 
 import requests
 from django.conf import settings
+from django.views.decorators.debug import sensitive_variables
 
 from integrations.crypto import DecryptionError
 from integrations.models import Project
@@ -26,6 +27,7 @@ def _session() -> requests.Session:
     return session
 
 
+@sensitive_variables("secret_key")
 def client_for_key(secret_key: str) -> QonversionClient:
     return QonversionClient(
         secret_key,
@@ -39,6 +41,7 @@ def client_for_key(secret_key: str) -> QonversionClient:
     )
 
 
+@sensitive_variables("secret_key")
 def client_for_project(project: Project) -> QonversionClient:
     try:
         secret_key = project.secret_key()

@@ -4,7 +4,9 @@ log records, whoever logged it (our code, Django, a library's debug output)."""
 import logging
 import re
 
-SECRET_KEY_PATTERN = re.compile(r"\b((?:test_)?sk_)[A-Za-z0-9_]{4,}")
+# What a key may contain (forms refuse anything else), and how to spot one in text.
+KEY_CHARACTERS = re.compile(r"(?:test_)?sk_[A-Za-z0-9_.-]+")
+SECRET_KEY_PATTERN = re.compile(r"\b((?:test_)?sk_)[A-Za-z0-9_.-]{4,}")
 
 
 def redact(text: str) -> str:
@@ -18,7 +20,7 @@ class RedactSecretsFilter(logging.Filter):
         if redacted != message:
             record.msg, record.args = redacted, None
         if record.exc_info and record.exc_info[1] is not None:
-            # Tracebacks are formatted later from exc_info; pre-format and redact them now.
-            record.exc_text = redact(logging.Formatter().formatException(record.exc_info))
-            record.exc_info = None
+            # Formatters print exc_text when it is set; exc_info stays for handlers that
+            # build their own report from it (AdminEmailHandler hides sensitive variables).
+            record.exc_text = redact(record.exc_text or logging.Formatter().formatException(record.exc_info))
         return True

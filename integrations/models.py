@@ -7,6 +7,7 @@ from typing import Any, ClassVar
 from django.conf import settings
 from django.db import models
 from django.utils import timezone
+from django.views.decorators.debug import sensitive_variables
 
 from integrations import crypto
 
@@ -135,14 +136,18 @@ class Project(models.Model):
     def _associated_data(self) -> str:
         return f"project:{self.public_id}:secret_key"
 
+    # The names below also cover the crypto frames these methods call (plaintext, plain).
+    @sensitive_variables("secret_key", "plaintext")
     def set_secret_key(self, secret_key: str) -> None:
         self.secret_key_encrypted = crypto.encrypt(secret_key, associated_data=self._associated_data())
         self.key_hint = mask_key(secret_key)
         self.environment = environment_of_key(secret_key)
 
+    @sensitive_variables("plain")
     def secret_key(self) -> str:
         return crypto.decrypt(self.secret_key_encrypted, associated_data=self._associated_data())
 
+    @sensitive_variables("plaintext", "plain")
     def reencrypt_secret_key(self) -> None:
         """Re-seal the stored key under the current primary encryption key."""
         self.secret_key_encrypted = crypto.encrypt(self.secret_key(), associated_data=self._associated_data())

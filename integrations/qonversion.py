@@ -16,6 +16,7 @@ from datetime import datetime
 from typing import Any
 
 import requests
+from django.views.decorators.debug import sensitive_variables
 
 logger = logging.getLogger(__name__)
 
@@ -285,6 +286,7 @@ class RetryPolicy:
 
 
 class QonversionClient:
+    @sensitive_variables("secret_key")
     def __init__(
         self,
         secret_key: str,
@@ -366,6 +368,11 @@ class QonversionClient:
                 self.retry.sleep(delay)
                 attempt += 1
 
+    # Every variable, here and in every frame below (requests, urllib3, http.client),
+    # is hidden from error reports: those frames hold the Authorization header under
+    # many names (headers, value, values, one_value, msg…), and Django applies the
+    # nearest decorator's list to all of them.
+    @sensitive_variables()
     def _send_once(
         self,
         method: str,
@@ -389,6 +396,12 @@ class QonversionClient:
             raise QonversionUnreachable("Could not connect to Qonversion") from None
         except requests.RequestException as error:
             raise QonversionUnreachable(f"Request to Qonversion failed: {type(error).__name__}") from None
+        except UnicodeError:
+            # http.client cannot encode the header (e.g. a pasted zero-width space in the
+            # key); the exception's repr would quote the whole header, key included.
+            raise QonversionError(
+                "The secret key contains a character that cannot be sent to Qonversion; enter the key again"
+            ) from None
         elapsed_ms = (time.monotonic() - started) * 1000
         logger.info("qonversion %s %s -> %d in %.0f ms", method, path, response.status_code, elapsed_ms)
         if response.status_code >= 400:

@@ -4,6 +4,7 @@ from typing import Any
 
 from django import forms
 
+from integrations.log_redaction import KEY_CHARACTERS
 from integrations.models import PRODUCTION_KEY_PREFIX, SANDBOX_KEY_PREFIX, Role
 
 ROLE_HELP = (
@@ -36,8 +37,11 @@ class SecretKeyField(forms.CharField):
 
     def clean(self, value: Any) -> str:
         key: str = super().clean(value)
-        if not key.startswith((PRODUCTION_KEY_PREFIX, SANDBOX_KEY_PREFIX)) or len(key) < 8 or " " in key:
+        if not key.startswith((PRODUCTION_KEY_PREFIX, SANDBOX_KEY_PREFIX)) or len(key) < 8:
             raise forms.ValidationError("A Qonversion secret key starts with sk_ (production) or test_sk_ (sandbox).")
+        if not KEY_CHARACTERS.fullmatch(key):
+            # Catches pasted invisible characters (zero-width spaces, "…") before any request.
+            raise forms.ValidationError("The key contains characters a secret key cannot have; paste it again.")
         return key
 
 

@@ -38,6 +38,7 @@ def test_an_admin_adds_a_project_after_qonversion_accepts_its_key(team: Team, ma
     [
         ("test_sk_revoked_key_1", "Qonversion rejected this key (401 control_unauthorized)."),
         ("not-a-key", "A Qonversion secret key starts with sk_ (production) or test_sk_ (sandbox)."),
+        ("test_sk_pasted\u200bwith_zero_width_space", "The key contains characters a secret key cannot have"),
     ],
 )
 def test_a_bad_key_is_refused_and_never_rendered_back(
