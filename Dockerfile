@@ -18,6 +18,7 @@ RUN pip install --no-cache-dir -r requirements.txt
 COPY manage.py ./
 COPY qonadmin ./qonadmin
 COPY integrations ./integrations
+COPY accounts ./accounts
 COPY sandbox ./sandbox
 COPY templates ./templates
 COPY static ./static
