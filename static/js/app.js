@@ -107,6 +107,20 @@ function enhance(root) {
 document.addEventListener("DOMContentLoaded", function () { enhance(document); });
 document.addEventListener("htmx:load", function (event) { enhance(event.detail.elt); });
 
+// Deleting asks first, naming the integration and its id (built here, not repeated
+// in every row's markup).
+document.addEventListener("htmx:confirm", function (event) {
+  const link = event.detail.elt;
+  if (!link.matches || !link.matches("[data-confirm-delete]")) return;
+  event.preventDefault();
+  const row = link.closest("tr");
+  const title = row.querySelector("td.title a").textContent.trim();
+  const id = row.dataset.qonversionId;
+  const question = "Delete “" + title + "”? Deletion in Qonversion is permanent: it stops forwarding events " +
+    "and its id " + id + " is never reused.";
+  if (window.confirm(question)) event.detail.issueRequest(true);
+});
+
 // Row details: the title toggles a details row below it (Enter works: it is a link).
 document.addEventListener("htmx:beforeRequest", function (event) {
   const toggle = event.detail.elt.closest && event.detail.elt.closest("[data-details-toggle]");
