@@ -62,7 +62,9 @@ def integration_url(context: template.Context, integration: Integration, action:
 
     Same result as {% url %}, but reverses once per project and render: a long list
     would otherwise spend much of its time in reverse() (bench/README.md)."""
-    prefixes = context.render_context.setdefault("integration_url_prefixes", {})
+    # django-stubs types render_context for the template loader's own entries only.
+    cache = context.render_context.setdefault("integration_url_prefixes", {})  # type: ignore[arg-type]
+    prefixes: dict[int, str] = cache  # type: ignore[assignment]
     prefix = prefixes.get(integration.project_id)
     if prefix is None:
         sample = reverse("integration_detail", kwargs={"project_id": integration.project_id, "integration_id": 0})
