@@ -1,5 +1,6 @@
 """Status badges and relative times, the same everywhere."""
 
+import json
 from datetime import UTC, datetime
 
 from django import template
@@ -70,3 +71,9 @@ def integration_url(context: template.Context, integration: Integration, action:
         sample = reverse("integration_detail", kwargs={"project_id": integration.project_id, "integration_id": 0})
         prefix = prefixes[integration.project_id] = sample.removesuffix("0/")
     return f"{prefix}{integration.pk}/{action}/" if action else f"{prefix}{integration.pk}/"
+
+
+@register.filter
+def compact_json(value: object) -> str:
+    """Audit details as one readable line of JSON (escaped by the template as usual)."""
+    return json.dumps(value, ensure_ascii=False, separators=(", ", ": "), sort_keys=True, default=str)
