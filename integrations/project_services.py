@@ -14,6 +14,11 @@ from integrations.models import Outcome, Project, Team, environment_of_key, mask
 from integrations.qonversion import QonversionError
 
 
+def _key_facts(project: Project) -> dict[str, str]:
+    """What the audit log may say about a key: its masked hint and environment, never more."""
+    return {"key_hint": project.key_hint, "environment": project.environment}
+
+
 class ProjectError(Exception):
     """A project change that cannot be made; the message is for the person at the screen."""
 
@@ -54,7 +59,7 @@ def project_create(*, team: Team, actor: User, name: str, secret_key: str, ip: s
             target_type="project",
             target_id=str(project.pk),
             target_repr=name,
-            detail={"after": {"key_hint": project.key_hint, "environment": project.environment}},
+            detail={"after": _key_facts(project)},
             ip=ip,
         )
     return project
@@ -62,7 +67,7 @@ def project_create(*, team: Team, actor: User, name: str, secret_key: str, ip: s
 
 @sensitive_variables("secret_key")
 def project_replace_key(*, project: Project, actor: User, secret_key: str, ip: str | None = None) -> Project:
-    before = {"key_hint": project.key_hint, "environment": project.environment}
+    before = _key_facts(project)
     try:
         verify_key(secret_key)
     except QonversionError as error:
@@ -94,7 +99,7 @@ def project_replace_key(*, project: Project, actor: User, secret_key: str, ip: s
             target_type="project",
             target_id=str(project.pk),
             target_repr=project.name,
-            detail={"before": before, "after": {"key_hint": project.key_hint, "environment": project.environment}},
+            detail={"before": before, "after": _key_facts(project)},
             ip=ip,
         )
     return project
@@ -111,7 +116,7 @@ def project_delete(*, project: Project, actor: User, ip: str | None = None) -> N
             target_type="project",
             target_id=str(project.pk),
             target_repr=project.name,
-            detail={"before": {"key_hint": project.key_hint, "environment": project.environment}},
+            detail={"before": _key_facts(project)},
             ip=ip,
         )
         project.delete()
