@@ -37,3 +37,16 @@ def test_it_seeds_many_integrations_for_benchmarks(settings, sandbox):
     settings.QONADMIN_DEMO = True
     call_command("seed_demo", "--integrations", "30", "--no-simulate")
     assert Integration.objects.filter(project__name="Acme iOS", deleted_at__isnull=True).count() == 36
+
+
+@pytest.mark.django_db
+def test_it_finishes_with_a_notice_when_qonversion_refuses(settings, sandbox, capsys):
+    settings.QONADMIN_DEMO = True
+    sandbox.add_fault(method="GET", path_prefix="/v4/integrations", status=401, code="control_unauthorized", times=100)
+    call_command("seed_demo")
+    err = capsys.readouterr().err
+    assert (
+        "Notice: Acme iOS was not filled with sample integrations: Qonversion rejected this project's key (401)" in err
+    )
+    assert Project.objects.count() == 3  # teams, users and projects are there; the pages explain the rest
+    assert authenticate(username="demo", password="demo") is not None
