@@ -5,6 +5,7 @@ from typing import Any
 from django.http import HttpRequest
 from django.utils.functional import SimpleLazyObject
 
+from integrations.access import session_is_verified
 from integrations.models import Integration, Status, Team
 
 
@@ -15,8 +16,11 @@ def navigation(request: HttpRequest) -> dict[str, Any]:
 
     def build() -> dict[str, Any]:
         teams = list(Team.objects.filter(memberships__user=user).order_by("name"))
+        # A team that requires two-factor sign-in shows nothing of its own to a session
+        # that has not passed it, not even how many of its integrations are broken.
+        open_teams = [t for t in teams if not t.require_two_factor or session_is_verified(user)]
         in_error = Integration.objects.filter(
-            project__team__in=teams, active=Status.ERROR, deleted_at__isnull=True
+            project__team__in=open_teams, active=Status.ERROR, deleted_at__isnull=True
         ).order_by("-last_error_at")
         first = in_error.values_list("project__team__slug", flat=True).first()
         return {"teams": teams, "error_count": in_error.count(), "error_team_slug": first}

@@ -18,6 +18,8 @@ from django.utils import timezone
 from integrations import audit
 from integrations.models import INVITATION_LIFETIME, Invitation, Membership, Outcome, Role, Team
 
+ELEVATED_ROLES = frozenset({Role.OWNER, Role.ADMIN})
+
 
 class MembershipError(Exception):
     """A membership change the rules forbid; the message is for the person at the screen."""
@@ -113,17 +115,21 @@ def invitation_create(
 
 
 def invitation_resend(
-    *, invitation: Invitation, actor: User, link_for: LinkBuilder, ip: str | None = None
+    *, invitation: Invitation, actor: User, actor_role: str, link_for: LinkBuilder, ip: str | None = None
 ) -> SentInvitation:
-    """A fresh link and a fresh 7 days; the old link stops working."""
+    """A fresh link and a fresh 7 days for a pending or expired invitation; the old
+    link stops working. A revoked invitation stays revoked: invite again instead."""
+    _check_may_assign(actor_role, invitation.role)
     if invitation.accepted_at is not None:
         raise MembershipError("This invitation was already accepted.")
+    if invitation.revoked_at is not None:
+        raise MembershipError("This invitation was revoked; send a new one if it is still wanted.")
     token, hashed = _new_token()
     now = timezone.now()
     with transaction.atomic():
         invitation.token_hash, invitation.sent_at = hashed, now
-        invitation.expires_at, invitation.revoked_at = now + INVITATION_LIFETIME, None
-        invitation.save(update_fields=["token_hash", "sent_at", "expires_at", "revoked_at"])
+        invitation.expires_at = now + INVITATION_LIFETIME
+        invitation.save(update_fields=["token_hash", "sent_at", "expires_at"])
         audit.record(
             action="invitation.resent",
             actor=actor,
@@ -169,6 +175,12 @@ def invitation_accept(*, invitation: Invitation, user: User, ip: str | None = No
         locked = Invitation.objects.select_for_update().get(pk=invitation.pk)
         if not locked.is_pending:
             raise MembershipError("This invitation link has already been used, was revoked, or has expired.")
+        if locked.role in ELEVATED_ROLES and user.email.lower() != locked.email:
+            # A forwarded link may make someone a member, never an admin or owner.
+            raise MembershipError(
+                f"This {locked.get_role_display().lower()} invitation is for {locked.email}; "
+                "sign in with the account that has that email address."
+            )
         membership = Membership.objects.filter(team=locked.team, user=user).first()
         created = membership is None
         if membership is None:
@@ -197,16 +209,27 @@ def invitation_accept(*, invitation: Invitation, user: User, ip: str | None = No
 # ---- members -----------------------------------------------------------------------------
 
 
-def member_change_role(
-    *, membership: Membership, actor: User, actor_role: str, role: str, ip: str | None = None
-) -> Membership:
+def _lock_team(team: Team, actor: User) -> str:
+    """Serialise membership changes of one team and return the actor's role as it is now.
+
+    Two owners demoting each other at once would otherwise each see two owners and
+    both succeed, leaving none."""
+    Team.objects.select_for_update().filter(pk=team.pk).first()
+    role = Membership.objects.filter(team=team, user=actor).values_list("role", flat=True).first()
+    if role is None:
+        raise MembershipError(f"You are no longer a member of {team.name}.")
+    return role
+
+
+def member_change_role(*, membership: Membership, actor: User, role: str, ip: str | None = None) -> Membership:
     team = membership.team
-    if role == membership.role:
-        return membership
-    if Role.OWNER in (role, membership.role) and actor_role != Role.OWNER:
-        raise MembershipError("Only an owner can make or unmake owners.")
     with transaction.atomic():
-        locked = Membership.objects.select_for_update().get(pk=membership.pk)
+        actor_role = _lock_team(team, actor)
+        locked = Membership.objects.select_for_update().select_related("user").get(pk=membership.pk)
+        if role == locked.role:
+            return locked
+        if Role.OWNER in (role, locked.role) and actor_role != Role.OWNER:
+            raise MembershipError("Only an owner can make or unmake owners.")
         if locked.role == Role.OWNER and _owner_count(team) <= 1:
             raise MembershipError(f"{team.name} must keep at least one owner: make someone else owner first.")
         before = locked.role
@@ -226,13 +249,16 @@ def member_change_role(
     return locked
 
 
-def member_remove(*, membership: Membership, actor: User, actor_role: str, ip: str | None = None) -> None:
+def member_remove(*, membership: Membership, actor: User, ip: str | None = None) -> None:
     team = membership.team
     leaving_self = membership.user_id == actor.pk
-    if membership.role == Role.OWNER and actor_role != Role.OWNER:
-        raise MembershipError("Only an owner can remove an owner.")
     with transaction.atomic():
+        actor_role = _lock_team(team, actor)
         locked = Membership.objects.select_for_update().select_related("user").get(pk=membership.pk)
+        if not leaving_self and actor_role not in (Role.OWNER, Role.ADMIN):
+            raise MembershipError("Only admins and owners can remove members.")
+        if locked.role == Role.OWNER and actor_role != Role.OWNER:
+            raise MembershipError("Only an owner can remove an owner.")
         if locked.role == Role.OWNER and _owner_count(team) <= 1:
             raise MembershipError(f"{team.name} must keep at least one owner: make someone else owner first.")
         username = locked.user.get_username()

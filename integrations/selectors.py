@@ -94,7 +94,16 @@ def team_invitations(team: Team) -> QuerySet[Invitation]:
     return Invitation.objects.filter(team=team, accepted_at__isnull=True).select_related("invited_by")
 
 
+# Events recorded without a team: a person's own sign-in and account events. A team's
+# admins see them for their members. Team events whose team was deleted also lose their
+# team; they must never show up in another team's log, hence the prefix list.
+PERSONAL_ACTION_PREFIXES = ("auth.", "account.")
+
+
 def team_audit_events(team: Team) -> QuerySet[AuditEvent]:
-    """The team's events, plus sign-in events of its members (those belong to no team)."""
+    """The team's events, plus its members' sign-in and account events."""
     members = Membership.objects.filter(team=team).values("user_id")
-    return AuditEvent.objects.filter(Q(team=team) | Q(team__isnull=True, actor_id__in=members))
+    personal = Q()
+    for prefix in PERSONAL_ACTION_PREFIXES:
+        personal |= Q(action__startswith=prefix)
+    return AuditEvent.objects.filter(Q(team=team) | (Q(team__isnull=True, actor_id__in=members) & personal))

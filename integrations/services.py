@@ -11,7 +11,7 @@ from dataclasses import dataclass
 from enum import StrEnum
 
 from django.contrib.auth.models import User
-from django.db import transaction
+from django.db import IntegrityError, transaction
 from django.utils import timezone
 
 from integrations import alerts, audit
@@ -36,7 +36,6 @@ MIRRORED_FIELDS = (
     "upstream_created_at",
     "upstream_updated_at",
     "synced_at",
-    "deleted_at",
 )
 
 
@@ -54,7 +53,6 @@ def _mirror_values(remote: RemoteIntegration, catalog: Catalog | None, now: obje
         "upstream_created_at": remote.created_at,
         "upstream_updated_at": remote.updated_at,
         "synced_at": now,
-        "deleted_at": None,
     }
 
 
@@ -113,15 +111,22 @@ def integration_create(
             ip=ip,
         )
         raise
-    now = timezone.now()
-    values = _mirror_values(remote, cached_catalog(project), now)
+    values = _mirror_values(remote, cached_catalog(project), timezone.now())
     values["provider_slug"] = provider_slug
     with transaction.atomic():
-        # A replayed submission returns the same upstream id: update, never duplicate.
-        integration, created = Integration.objects.update_or_create(
-            project=project, qonversion_id=remote.id, defaults=values, create_defaults={**values, "created_by": actor}
-        )
-        if created:
+        integration = Integration.objects.select_for_update().filter(project=project, qonversion_id=remote.id).first()
+        if integration is None:
+            try:
+                with transaction.atomic():
+                    integration = Integration.objects.create(project=project, qonversion_id=remote.id, **values)
+            except IntegrityError:  # a refresh inserted it a moment ago
+                integration = Integration.objects.select_for_update().get(project=project, qonversion_id=remote.id)
+        # A replayed submission (double click, retry) finds the row: its state stays as
+        # the latest refresh or action left it, and it is recorded as created only once,
+        # also when a refresh listed it before this request got its answer.
+        if integration.created_by_id is None:
+            integration.created_by = actor
+            integration.save(update_fields=["created_by"])
             audit.record(
                 action="integration.create",
                 actor=actor,
@@ -155,7 +160,7 @@ def project_sync(*, project: Project) -> SyncResult:
     longer listed are marked deleted. A failure is kept on the project (shown as
     "Could not refresh…") and re-raised; the last known rows stay as they were.
     """
-    attempted_at = timezone.now()
+    attempted_at = fetched_at = timezone.now()
     try:
         remote_items = client_for_project(project).list_integrations()
         try:
@@ -181,6 +186,10 @@ def project_sync(*, project: Project) -> SyncResult:
         for remote in remote_items:
             values = _mirror_values(remote, catalog, now)
             row = existing.pop(remote.id, None)
+            if row is not None and (row.synced_at > fetched_at or row.deleted_at is not None):
+                # Written by an action after our list was taken (newer than this list), or
+                # deleted: deletion in Qonversion is permanent, whatever a list still shows.
+                continue
             broke = remote.active == Status.ERROR and (row.active != Status.ERROR if row else watched_before)
             if row is None:
                 to_create.append(Integration(project=project, qonversion_id=remote.id, **values))
@@ -198,7 +207,8 @@ def project_sync(*, project: Project) -> SyncResult:
                 to_update.append(row)
         Integration.objects.bulk_create(to_create, batch_size=500)
         Integration.objects.bulk_update(to_update, MIRRORED_FIELDS, batch_size=500)
-        gone = [row.pk for row in existing.values() if row.deleted_at is None]
+        # Not listed: gone upstream, unless created here after our list was taken.
+        gone = [row.pk for row in existing.values() if row.deleted_at is None and row.synced_at <= fetched_at]
         if gone:
             Integration.objects.filter(pk__in=gone).update(deleted_at=now, synced_at=now)
         Project.objects.filter(pk=project.pk).update(synced_at=now, sync_attempted_at=attempted_at, sync_error="")

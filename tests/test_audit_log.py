@@ -5,12 +5,13 @@ import io
 from datetime import timedelta
 
 import pytest
+from django.contrib.auth.models import User
 from django.test import Client
 from django.urls import reverse
 from django.utils import timezone
 
 from integrations import audit
-from integrations.models import AuditEvent, Outcome, Project, Team
+from integrations.models import AuditEvent, Membership, Outcome, Project, Team
 from tests.conftest import login
 from tests.factories import make_integration
 
@@ -110,3 +111,20 @@ def test_the_admin_site_offers_no_edit_or_delete(admin_client: Client, history):
         admin_client.post(reverse("admin:integrations_auditevent_delete", args=[event.pk]), {"post": "yes"}).status_code
         == 403
     )
+
+
+@pytest.mark.django_db
+def test_a_deleted_teams_history_does_not_show_in_another_team(team: Team, owner, make_member, other_team: Team):
+    # alice owns Acme and is a member of Globex; she deletes Acme.
+    Membership.objects.create(team=other_team, user=owner, role="member")
+    audit.record(
+        action="invitation.sent", actor=owner, outcome=Outcome.SUCCESS, team=team, target_repr="secret@acme.test"
+    )
+    owner_client = login(owner)
+    owner_client.post(reverse("team_delete", kwargs={"team_slug": team.slug}), {"confirm_name": "Acme"})
+    audit.record(action="auth.sign_in", actor=owner, outcome=Outcome.SUCCESS)
+    globex_owner = User.objects.create_user("gina")
+    Membership.objects.create(team=other_team, user=globex_owner, role="owner")
+    html = login(globex_owner).get(audit_url(other_team)).content.decode()
+    assert "secret@acme.test" not in html and "team.deleted" not in html
+    assert "auth.sign_in" in html  # her sign-ins are still visible to Globex

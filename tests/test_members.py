@@ -157,3 +157,57 @@ def test_viewers_see_the_list_without_controls(team: Team, owner, viewer):
     html = login(viewer).get(members_url(team)).content.decode()
     assert "alice" in html
     assert "Send invitation" not in html and "Change role" not in html and ">Remove<" not in html
+
+
+@pytest.mark.django_db
+def test_an_admin_cannot_revive_an_owner_invitation(team: Team, owner_client: Client, make_member):
+    invite(owner_client, team, email="boss@example.com", role="owner")
+    invitation = Invitation.objects.get()
+    owner_client.post(reverse("invitation_revoke", kwargs={"team_slug": team.slug, "invitation_id": invitation.pk}))
+    admin = login(make_member("adam", Role.ADMIN))
+    url = reverse("invitation_resend", kwargs={"team_slug": team.slug, "invitation_id": invitation.pk})
+    assert "Only an owner can make someone an owner." in admin.post(url, follow=True).content.decode()
+    assert "was revoked" in owner_client.post(url, follow=True).content.decode()
+    assert Invitation.objects.get().revoked_at is not None
+
+
+@pytest.mark.django_db
+def test_an_elevated_invitation_only_works_for_its_email(team: Team, owner_client: Client, outsider):
+    invite(owner_client, team, email="boss@example.com", role="admin")
+    link = link_from_last_email()
+    client = login(outsider)  # olga has another (empty) email address
+    response = client.post(link, follow=True)
+    assert "This admin invitation is for boss@example.com" in response.content.decode()
+    assert not Membership.objects.filter(user=outsider, team=team).exists()
+
+
+@pytest.mark.django_db(transaction=True)
+def test_two_owners_demoting_each_other_at_once_leave_one_owner(team: Team, owner, make_member):
+    import threading
+
+    from django.db import connection
+
+    second = make_member("oscar", Role.OWNER)
+    mine, theirs = Membership.objects.get(user=owner), Membership.objects.get(user=second)
+    barrier = threading.Barrier(2)
+
+    def demote(actor: User, target: Membership) -> None:
+        from integrations.membership_services import MembershipError, member_change_role
+
+        barrier.wait()
+        try:
+            member_change_role(membership=target, actor=actor, role=Role.ADMIN)
+        except MembershipError:
+            pass
+        finally:
+            connection.close()
+
+    threads = [
+        threading.Thread(target=demote, args=(owner, theirs)),
+        threading.Thread(target=demote, args=(second, mine)),
+    ]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert Membership.objects.filter(team=team, role=Role.OWNER).count() == 1

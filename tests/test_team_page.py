@@ -72,3 +72,20 @@ def test_it_counts_states_and_delivery_errors_per_project(
     # The broken one is listed under "In error now", and the top bar says so.
     assert re.search(r'class="error-list">.*I0.*down', html, re.S)
     assert "1 in error" in html
+
+
+@pytest.mark.django_db
+def test_the_top_bar_hides_a_two_factor_teams_errors_from_an_unverified_session(
+    project: Project, owner, other_team: Team, sandbox: SandboxControl
+):
+    integration = integration_create(
+        project=project, actor=owner, title="Broken", provider_slug="slack", platform="iOS", idempotency_key="k"
+    )
+    integration_set_status(integration=integration, actor=owner, active=True)
+    sandbox.deliveries(key=SANDBOX_KEY, integration_id=integration.qonversion_id, outcome="failure", count=5)
+    project_sync(project=project)
+    Membership.objects.create(team=other_team, user=owner, role=Role.OWNER)
+    client = login(owner)
+    assert "1 in error" in client.get(reverse("home")).content.decode()
+    Team.objects.filter(pk=project.team_id).update(require_two_factor=True)
+    assert "in error" not in client.get(reverse("home")).content.decode()

@@ -85,7 +85,6 @@ def member_role(request: HttpRequest, team_slug: str, membership_id: int) -> Htt
             member_change_role(
                 membership=membership,
                 actor=signed_in_user(request),
-                actor_role=access.role,
                 role=form.cleaned_data["role"],
                 ip=client_ip(request),
             )
@@ -106,7 +105,7 @@ def member_remove_view(request: HttpRequest, team_slug: str, membership_id: int)
     if not leaving_self:
         access = get_team_for_user(request.user, team_slug, Action.MANAGE_MEMBERS)
     try:
-        member_remove(membership=membership, actor=user, actor_role=access.role, ip=client_ip(request))
+        member_remove(membership=membership, actor=user, ip=client_ip(request))
     except MembershipError as error:
         messages.error(request, str(error))
         return redirect("team_members", team_slug=access.team.slug)
@@ -124,7 +123,11 @@ def invitation_resend_view(request: HttpRequest, team_slug: str, invitation_id: 
     invitation = _invitation(access.team.pk, invitation_id)
     try:
         invitation_resend(
-            invitation=invitation, actor=signed_in_user(request), link_for=link_builder(request), ip=client_ip(request)
+            invitation=invitation,
+            actor=signed_in_user(request),
+            actor_role=access.role,
+            link_for=link_builder(request),
+            ip=client_ip(request),
         )
     except MembershipError as error:
         messages.error(request, str(error))
