@@ -52,13 +52,15 @@ def integrations_broke(*, project: Project, integrations: Sequence[Integration])
     if not recipients:
         return
     count = len(integrations)
-    subject = f"[qonadmin] {count} integration{'s' if count > 1 else ''} in Error in {project.name}"
+    # One line whatever the project is called: mail headers cannot hold line breaks.
+    subject = " ".join(f"[qonadmin] {count} integration{'s' if count > 1 else ''} in Error in {project.name}".split())
     body = render_to_string(
         "integrations/email/integrations_broke.txt",
         {"project": project, "integrations": integrations, "base_url": settings.QONADMIN_BASE_URL},
     )
     try:
         send_mail(subject, body, settings.DEFAULT_FROM_EMAIL, recipients)
-    except OSError:
-        # The state is on every page and in the audit log; a mail outage must not break a refresh.
+    except Exception:
+        # The state is on every page and in the audit log; a mail failure of any kind
+        # must not break the refresh that noticed it.
         logger.exception("could not send the error alert for project %s", project.pk)

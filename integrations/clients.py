@@ -35,7 +35,9 @@ def client_for_key(secret_key: str) -> QonversionClient:
         connect_timeout=settings.QONVERSION_CONNECT_TIMEOUT,
         read_timeout=settings.QONVERSION_READ_TIMEOUT,
         retry=RetryPolicy(
-            max_retries=settings.QONVERSION_MAX_RETRIES, backoff_seconds=settings.QONVERSION_BACKOFF_SECONDS
+            max_retries=settings.QONVERSION_MAX_RETRIES,
+            backoff_seconds=settings.QONVERSION_BACKOFF_SECONDS,
+            deadline_seconds=settings.QONVERSION_DEADLINE_SECONDS,
         ),
         session=_session(),
     )

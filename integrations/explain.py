@@ -16,7 +16,11 @@ from integrations.qonversion import (
 def reason(error: QonversionError) -> str:
     """What went wrong, in one short phrase without a full stop."""
     if isinstance(error, QonversionUnreachable):
-        return error.message if error.timed_out else "Could not reach Qonversion (connection failed)"
+        return (
+            error.message
+            if error.timed_out or error.maybe_delivered
+            else "Could not reach Qonversion (connection failed)"
+        )
     if isinstance(error, QonversionAuthError):
         return f"Qonversion rejected this project's key ({error.status})"
     if isinstance(error, QonversionRateLimited):
@@ -36,8 +40,8 @@ def explain(error: QonversionError, *, outcome: str, input_kept: bool = False) -
     """Reason, what did not happen (`outcome`, e.g. "Nothing was created") and what to do."""
     kept = "; your input is kept" if input_kept else ""
     what = reason(error)
-    if isinstance(error, QonversionUnreachable) and error.timed_out:
-        # A timeout leaves the result unknown; the idempotency key makes a retry safe.
+    if isinstance(error, QonversionUnreachable) and error.maybe_delivered:
+        # The result is unknown; retrying is safe (idempotency key, or an idempotent call).
         return f"{what}. It may or may not have gone through{kept} — try again; a retry will not make a duplicate."
     if isinstance(error, QonversionAuthError):
         return f"{what}. {outcome}. Ask a team admin to replace the key."

@@ -16,6 +16,7 @@ from datetime import datetime
 from typing import Any
 
 import requests
+import urllib3
 from django.views.decorators.debug import sensitive_variables
 
 logger = logging.getLogger(__name__)
@@ -23,6 +24,11 @@ logger = logging.getLogger(__name__)
 DEFAULT_BASE_URL = "https://api.qonversion.io/v4"
 PLATFORMS = ("iOS", "Android", "Stripe")
 RETRYABLE_STATUSES = frozenset({429, 500, 502, 503, 504})
+# Limits of the contract (and of the local mirror's columns).
+MAX_ID_LENGTH = 256
+MAX_TITLE_LENGTH = 255
+MAX_PROVIDER_NAME_LENGTH = 100
+MAX_PLATFORM_LENGTH = 10
 MAX_RETRY_AFTER_SECONDS = 30.0
 
 
@@ -101,13 +107,26 @@ class QonversionError(Exception):
 
 
 class QonversionUnreachable(QonversionError):
-    """No answer: connection refused, DNS, TLS, or a timeout."""
+    """No answer: connection refused, DNS, TLS, a timeout or a dropped connection.
+
+    `maybe_delivered` says whether Qonversion may have received and acted on the
+    request (a read timeout, a connection dropped after sending) or certainly not
+    (the connection was never made)."""
 
     permanent = False
 
-    def __init__(self, message: str, *, timed_out: bool = False) -> None:
+    def __init__(self, message: str, *, timed_out: bool = False, maybe_delivered: bool = False) -> None:
         super().__init__(message)
         self.timed_out = timed_out
+        self.maybe_delivered = maybe_delivered
+
+
+def _never_connected(error: requests.ConnectionError) -> bool:
+    """True when the request cannot have reached Qonversion (refused, DNS, TLS)."""
+    reason = getattr(error.args[0], "reason", None) if error.args else None
+    return isinstance(error, requests.exceptions.SSLError) or isinstance(
+        reason, urllib3.exceptions.NewConnectionError | urllib3.exceptions.NameResolutionError
+    )
 
 
 class QonversionAuthError(QonversionError):
@@ -193,18 +212,27 @@ def parse_integration(payload: Any) -> RemoteIntegration:
         raise QonversionProtocolError(f"integration field 'active' has unknown value {active!r}")
     message = payload.get("last_error_message")
     count = payload.get("delivery_error_count") or 0
+    if not isinstance(count, int) or isinstance(count, bool) or count < 0:
+        raise QonversionProtocolError(f"integration field 'delivery_error_count' is not a count: {count!r}"[:120])
+    integration_id = _require(payload, "id", str)
+    if not _valid_id(integration_id):
+        raise QonversionProtocolError("integration field 'id' is not a valid id")
+    platform = _require(payload, "target_platform", str)
+    if len(platform) > MAX_PLATFORM_LENGTH:
+        raise QonversionProtocolError("integration field 'target_platform' is not a store name")
     return RemoteIntegration(
-        id=_require(payload, "id", str),
-        title=_require(payload, "title", str),
-        provider_name=_require(payload, "integration", str),
-        target_platform=_require(payload, "target_platform", str),
+        id=integration_id,
+        # Longer than the contract allows: keep what fits rather than fail the whole list.
+        title=_require(payload, "title", str)[:MAX_TITLE_LENGTH],
+        provider_name=_require(payload, "integration", str)[:MAX_PROVIDER_NAME_LENGTH],
+        target_platform=platform,
         active=active,
         created_at=created_at,
         updated_at=updated_at,
         last_delivery_at=parse_timestamp(payload.get("last_delivery_at")),
         last_error_at=parse_timestamp(payload.get("last_error_at")),
         last_error_message=message if isinstance(message, str) else None,
-        delivery_error_count=count if isinstance(count, int) and not isinstance(count, bool) else 0,
+        delivery_error_count=count,
     )
 
 
@@ -245,7 +273,7 @@ def parse_error(response: requests.Response) -> QonversionError:
         )
     details = tuple(
         FieldError(field=str(item.get("field", "")), message=str(item.get("message", "")))
-        for item in envelope.get("details") or []
+        for item in _list_or_empty(envelope.get("details"))
         if isinstance(item, Mapping)
     )
     return error_class(
@@ -275,6 +303,9 @@ def _retry_after_seconds(response: requests.Response) -> float | None:
 class RetryPolicy:
     max_retries: int = 2
     backoff_seconds: float = 0.5
+    # No retry starts later than this after the first attempt, so a web request that
+    # waits on Qonversion ends well inside the server's own timeout.
+    deadline_seconds: float = 25.0
     sleep: Callable[[float], None] = field(default=time.sleep, repr=False)
 
     def delay(self, attempt: int, error: QonversionError) -> float:
@@ -349,6 +380,7 @@ class QonversionClient:
         headers: Mapping[str, str] | None = None,
     ) -> Any:
         attempt = 0
+        started = time.monotonic()
         while True:
             try:
                 return self._send_once(method, path, json=json, headers=headers)
@@ -356,6 +388,8 @@ class QonversionClient:
                 if error.permanent or attempt >= self.retry.max_retries:
                     raise
                 delay = self.retry.delay(attempt, error)
+                if time.monotonic() - started + delay > self.retry.deadline_seconds:
+                    raise
                 logger.warning(
                     "qonversion %s %s failed (%s), retry %d/%d in %.1fs",
                     method,
@@ -388,12 +422,20 @@ class QonversionClient:
             response = self._session.request(
                 method, self.base_url + path, json=json, headers=all_headers, timeout=self.timeout
             )
+        except requests.ConnectTimeout:
+            raise QonversionUnreachable(
+                f"Could not connect to Qonversion within {self.timeout[0]:g} s", timed_out=True
+            ) from None
         except requests.Timeout:
             raise QonversionUnreachable(
-                f"Qonversion did not answer within {self.timeout[1]:g} s", timed_out=True
+                f"Qonversion did not answer within {self.timeout[1]:g} s", timed_out=True, maybe_delivered=True
             ) from None
-        except requests.ConnectionError:
-            raise QonversionUnreachable("Could not connect to Qonversion") from None
+        except requests.ConnectionError as error:
+            if _never_connected(error):
+                raise QonversionUnreachable("Could not connect to Qonversion") from None
+            raise QonversionUnreachable(
+                "Qonversion closed the connection before answering", maybe_delivered=True
+            ) from None
         except requests.RequestException as error:
             raise QonversionUnreachable(f"Request to Qonversion failed: {type(error).__name__}") from None
         except UnicodeError:
@@ -417,13 +459,21 @@ class QonversionClient:
             ) from None
 
 
+def _list_or_empty(value: Any) -> list[Any]:
+    return value if isinstance(value, list) else []
+
+
+def _valid_id(integration_id: str) -> bool:
+    """The contract's ids: ^[a-zA-Z0-9._-]+$, at most 256 characters."""
+    return (
+        0 < len(integration_id) <= MAX_ID_LENGTH
+        and integration_id.isascii()
+        and all(c.isalnum() or c in "._-" for c in integration_id)
+    )
+
+
 def _path_id(integration_id: str) -> str:
-    # The contract restricts ids to ^[a-zA-Z0-9._-]+$; refuse anything else rather
-    # than build a path from it.
-    if (
-        not integration_id
-        or len(integration_id) > 256
-        or not all((c.isalnum() and c.isascii()) or c in "._-" for c in integration_id)
-    ):
+    # Refuse anything else rather than build a path from it.
+    if not _valid_id(integration_id):
         raise QonversionNotFound("not a valid Qonversion integration id", status=404, code="not_found")
     return integration_id

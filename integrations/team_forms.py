@@ -45,8 +45,13 @@ class SecretKeyField(forms.CharField):
         return key
 
 
+def no_control_characters(value: str) -> None:
+    if any(ord(character) < 32 or ord(character) == 127 for character in value):
+        raise forms.ValidationError("Use letters, digits, spaces and punctuation only (no line breaks or tabs).")
+
+
 class ProjectCreateForm(forms.Form):
-    name = forms.CharField(label="Name", max_length=100, strip=True)
+    name = forms.CharField(label="Name", max_length=100, strip=True, validators=[no_control_characters])
     secret_key = SecretKeyField()
 
 

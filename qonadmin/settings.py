@@ -213,6 +213,8 @@ QONVERSION_CONNECT_TIMEOUT = env_float("QONVERSION_CONNECT_TIMEOUT", 3.05, minim
 QONVERSION_READ_TIMEOUT = env_float("QONVERSION_READ_TIMEOUT", 10.0, minimum=0.1)
 QONVERSION_MAX_RETRIES = env_int("QONVERSION_MAX_RETRIES", 2)
 QONVERSION_BACKOFF_SECONDS = env_float("QONVERSION_BACKOFF_SECONDS", 0.5)
+# No retry starts after this; keeps a request within gunicorn's 60 s timeout.
+QONVERSION_DEADLINE_SECONDS = env_float("QONVERSION_DEADLINE_SECONDS", 25.0, minimum=1.0)
 # How old the local mirror of a project may get before opening its page refreshes it.
 QONADMIN_SYNC_MAX_AGE_SECONDS = env_int("QONADMIN_SYNC_MAX_AGE_SECONDS", 30)
 QONADMIN_META_CACHE_SECONDS = env_int("QONADMIN_META_CACHE_SECONDS", 3600)

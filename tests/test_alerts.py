@@ -76,3 +76,36 @@ def test_the_worker_refreshes_due_projects(watched, owner, sandbox: SandboxContr
     assert "refreshed 1 project(s), 0 failed" in out
     assert "1 went into Error" in out
     assert len(mail.outbox) == 1
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_mail_failure_does_not_break_the_refresh(watched, owner, sandbox: SandboxControl, monkeypatch, caplog):
+    def broken_send(*args: object, **kwargs: object) -> None:
+        raise ValueError("Header values may not contain linefeed or carriage return characters")
+
+    monkeypatch.setattr("integrations.alerts.send_mail", broken_send)
+    integration = make_integration(watched, owner, "Webhook", active=True)
+    sandbox.deliveries(key=SANDBOX_KEY, integration_id=integration.qonversion_id, outcome="failure", count=5)
+    assert project_sync(project=watched).newly_broken == 1
+    assert "could not send the error alert" in caplog.text
+    assert AuditEvent.objects.filter(action="integration.error_detected").count() == 1
+
+
+@pytest.mark.django_db(transaction=True)
+def test_the_worker_survives_a_project_that_fails_unexpectedly(watched, team, monkeypatch, capsys):
+    other = Project(team=team, name="Other")
+    other.set_secret_key("test_sk_other_worker_key")
+    other.save()
+    calls: list[str] = []
+
+    def flaky_sync(*, project: Project):
+        calls.append(project.name)
+        if project.name == "Acme iOS":
+            raise RuntimeError("unexpected")
+        return project_sync(project=project)
+
+    monkeypatch.setattr("integrations.management.commands.sync_worker.project_sync", flaky_sync)
+    Project.objects.update(synced_at=None)
+    call_command("sync_worker", "--once", "--interval", "5")
+    assert sorted(calls) == ["Acme iOS", "Other"]
+    assert "refreshed 1 project(s), 1 failed" in capsys.readouterr().out

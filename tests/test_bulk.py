@@ -54,6 +54,7 @@ def test_it_applies_row_by_row_and_one_failure_does_not_stop_the_rest(
     assert states == {"Active 0": Status.PAUSED, "Active 1": Status.ACTIVE, "Active 2": Status.PAUSED}
     # The list comes back out of band with what Qonversion reports.
     assert 'id="integration-list" aria-labelledby="integrations-heading" hx-swap-oob="true"' in html
+    assert html.count('id="status-chips"') == 1  # swapped once
     assert AuditEvent.objects.filter(action="integration.pause", outcome="success").count() == 2
     assert AuditEvent.objects.filter(action="integration.pause", outcome="failure").count() == 1
 
@@ -97,3 +98,10 @@ def test_bulk_works_without_javascript(project: Project, owner_client: Client, t
     assert "<html" in done and "Pause: done" in done
     assert done.count('id="integration-list"') == 1
     assert Integration.objects.filter(active=Status.PAUSED).count() == 3
+
+
+@pytest.mark.django_db
+def test_odd_ids_are_ignored_not_a_crash(project: Project, owner_client: Client, three_active):
+    ids = ["²", "9" * 30, "-1", str(three_active[0].pk)]
+    html = owner_client.post(bulk_url(project), {"action": "pause", "ids": ids}, **HTMX).content.decode()
+    assert "Pause 1 selected integration?" in html

@@ -54,6 +54,7 @@ def test_the_chips_count_under_the_other_filters(spread: Project, owner_client: 
     counts = dict(re.findall(r'data-count="(\w+)">(\d+)<', html))
     assert counts == {"all": "2", "error": "0", "active": "2", "paused": "0", "deleted": "0"}
     assert 'value="iOS" selected' in html
+    assert 'id="status-paused"' in html  # stable ids: the keyboard focus survives the swap
 
 
 @pytest.mark.django_db

@@ -136,7 +136,7 @@ def test_it_puts_upstream_field_errors_on_the_fields(project: Project, owner_cli
             "Qonversion had an internal error (503). Nothing was created; your input is kept — try again.",
         ),
         ({"status": 429, "retry_after": 0, "times": 3}, "Qonversion is rate limiting requests (429)."),
-        ({"drop": True, "times": 3}, "Could not reach Qonversion (connection failed). Nothing was created"),
+        ({"drop": True, "times": 3}, "Qonversion closed the connection before answering. It may or may not have gone"),
     ],
 )
 def test_it_keeps_the_input_and_explains_upstream_failures(
@@ -177,6 +177,25 @@ def test_a_timed_out_create_retried_by_the_user_makes_one_integration(
     owner_client.post(url(project), data, **HTMX)
     assert list(Integration.objects.values_list("title", flat=True)) == ["Slow one"]
     assert len(client_for_project(project).list_integrations()) == 1
+
+
+@pytest.mark.django_db
+def test_a_lost_answer_then_an_edited_retry_is_explained_not_called_nothing(
+    project: Project, owner_client: Client, sandbox: SandboxControl
+):
+    owner_client.get(url(project), **HTMX)
+    # Qonversion creates it, but every answer is lost on the way back.
+    sandbox.add_fault(method="POST", path_prefix="/v4/integrations", after=True, drop=True, times=3)
+    data = form_data(title="First")
+    html = owner_client.post(url(project), data, **HTMX).content.decode()
+    assert "It may or may not have gone through; your input is kept" in html
+    assert "Nothing was created" not in html
+    # The user edits the title and submits the same form again: same key, other input.
+    html = owner_client.post(url(project), {**data, "title": "First, renamed"}, **HTMX).content.decode()
+    assert "Qonversion already handled an earlier attempt of this form" in html
+    assert f'value="{data["idempotency_key"]}"' not in html  # a fresh key: the next submit is a new create
+    assert 'value="First, renamed"' in html
+    assert [i.title for i in client_for_project(project).list_integrations()] == ["First"]
 
 
 @pytest.mark.django_db

@@ -112,3 +112,12 @@ def test_an_owner_deletes_the_team(team: Team, project: Project, owner_client: C
     owner_client.post(url, {"confirm_name": "Acme"})
     assert not Team.objects.exists() and not Project.objects.exists()
     assert AuditEvent.objects.filter(action="team.deleted").count() == 1
+
+
+@pytest.mark.django_db
+def test_a_project_name_with_a_line_break_is_refused(team: Team, owner_client: Client, sandbox):
+    response = owner_client.post(
+        reverse("project_new", kwargs={"team_slug": team.slug}), {"name": "Acme\niOS", "secret_key": NEW_KEY}
+    )
+    assert "no line breaks or tabs" in response.content.decode()
+    assert not Project.objects.filter(name__startswith="Acme\n").exists()

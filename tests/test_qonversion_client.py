@@ -210,8 +210,9 @@ def test_it_reports_a_timeout(make_client, control):
 
 def test_it_reports_a_dropped_connection(make_client, control):
     control.add_fault(method="GET", drop=True, times=3)
-    with pytest.raises(QonversionUnreachable):
+    with pytest.raises(QonversionUnreachable) as caught:
         make_client(max_retries=0).list_integrations()
+    assert caught.value.maybe_delivered  # sent, then no answer: the outcome is unknown
 
 
 def test_it_reports_a_refused_connection():
@@ -222,6 +223,7 @@ def test_it_reports_a_refused_connection():
     with pytest.raises(QonversionUnreachable) as caught:
         client.list_integrations()
     assert not caught.value.timed_out
+    assert not caught.value.maybe_delivered  # never connected: certainly not acted on
 
 
 def test_it_never_shows_or_logs_the_key(client: QonversionClient, control, caplog):
@@ -257,3 +259,56 @@ def test_it_tolerates_unknown_fields_and_rejects_broken_objects():
         parse_integration({**payload, "active": 7})
     with pytest.raises(QonversionProtocolError):
         parse_integration({**payload, "created_at": "yesterday"})
+
+
+@pytest.mark.parametrize(
+    "change",
+    [
+        {"delivery_error_count": -1},
+        {"delivery_error_count": "7"},
+        {"id": "../../etc"},
+        {"id": "x" * 257},
+        {"target_platform": "PlayStation Portable"},
+    ],
+)
+def test_it_refuses_values_outside_the_contract(change: dict):
+    payload = {
+        "object": "integration",
+        "id": "abc",
+        "url": "/v4/integrations/abc",
+        "title": "t",
+        "integration": "Slack",
+        "target_platform": "iOS",
+        "active": 1,
+        "created_at": "2026-02-26T16:03:09Z",
+        "updated_at": "2026-02-26T16:03:09Z",
+        "delivery_error_count": 0,
+    }
+    with pytest.raises(QonversionProtocolError):
+        parse_integration({**payload, **change})
+
+
+def test_it_keeps_what_fits_of_an_over_long_title():
+    payload = {
+        "object": "integration",
+        "id": "abc",
+        "title": "t" * 400,
+        "integration": "P" * 300,
+        "target_platform": "iOS",
+        "active": 0,
+        "created_at": "2026-02-26T16:03:09Z",
+    }
+    parsed = parse_integration(payload)
+    assert (len(parsed.title), len(parsed.provider_name)) == (255, 100)
+
+
+def test_no_retry_starts_after_the_deadline(sandbox_root: str, control: SandboxControl, sleeps: list[float]):
+    control.add_fault(method="GET", status=429, retry_after=5, times=3)
+    client = QonversionClient(
+        SANDBOX_KEY,
+        base_url=f"{sandbox_root}/v4",
+        retry=RetryPolicy(max_retries=2, deadline_seconds=2, sleep=sleeps.append),
+    )
+    with pytest.raises(QonversionRateLimited):
+        client.list_integrations()
+    assert sleeps == []  # waiting 5 s would overrun the 2 s deadline: give up at once

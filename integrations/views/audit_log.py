@@ -36,8 +36,10 @@ def _filtered(team: Team, request: HttpRequest) -> tuple[AuditFilterForm, QueryS
     events = team_audit_events(team)
     form = AuditFilterForm(
         request.GET or None,
-        actions=sorted(set(events.values_list("action", flat=True))),
-        projects=sorted({name for name in events.values_list("project_name", flat=True) if name}),
+        actions=list(events.order_by("action").values_list("action", flat=True).distinct()),
+        projects=list(
+            events.exclude(project_name="").order_by("project_name").values_list("project_name", flat=True).distinct()
+        ),
     )
     if form.is_valid():
         data = form.cleaned_data

@@ -29,7 +29,8 @@ class BulkLine:
 
 
 def _selected_ids(values: list[str]) -> list[int]:
-    return [int(value) for value in values if value.isdigit()][:MAX_BULK]
+    # isascii: "²".isdigit() is true; the length keeps ids inside a 64-bit column.
+    return [int(value) for value in values if value.isascii() and value.isdigit() and len(value) <= 18][:MAX_BULK]
 
 
 @login_required

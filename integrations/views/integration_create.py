@@ -1,5 +1,7 @@
 """Creating an integration: an inline HTMX form with a plain-POST fallback."""
 
+import uuid
+
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.http import HttpResponse
@@ -10,13 +12,17 @@ from integrations.access import Action, get_project_for_user
 from integrations.catalog import get_catalog
 from integrations.explain import explain
 from integrations.forms import IntegrationCreateForm
-from integrations.qonversion import QonversionError, QonversionValidationError
+from integrations.qonversion import QonversionConflict, QonversionError, QonversionValidationError
 from integrations.services import integration_create
 from integrations.views.helpers import HtmxHttpRequest, client_ip, current_filters, signed_in_user
 from integrations.views.projects import PAGE, project_context
 
 FORM_PAGE = "integrations/integration_create.html"
 NOTHING_CREATED = "Nothing was created"
+EARLIER_ATTEMPT = (
+    "Qonversion already handled an earlier attempt of this form, which may have created the integration. "
+    "Refresh the list to check; creating again now makes a new one."
+)
 
 
 @login_required
@@ -51,6 +57,14 @@ def integration_create_view(request: HtmxHttpRequest, project_id: int) -> HttpRe
             idempotency_key=str(data["idempotency_key"]),
             ip=client_ip(request),
         )
+    except QonversionConflict:
+        # The same submission key came back with different input: an earlier attempt of
+        # this form reached Qonversion (its answer was lost) and may have created one.
+        fresh = request.POST.copy()
+        fresh["idempotency_key"] = str(uuid.uuid4())
+        form = IntegrationCreateForm(fresh, catalog=catalog)
+        form.is_valid()
+        return render(request, form_template, {**context, "form": form, "upstream_error": EARLIER_ATTEMPT})
     except QonversionError as error:
         # Field-level refusals go under their fields; anything else above the buttons.
         matched = isinstance(error, QonversionValidationError) and form.add_upstream_errors(error)

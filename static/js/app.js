@@ -6,9 +6,10 @@ function listIsBusy() {
   // row action in flight, or the keyboard inside the table.
   const list = document.getElementById("integration-list");
   if (!list) return true;
+  const focused = document.activeElement;
   return Boolean(
     list.querySelector("input[name=ids]:checked, tr.details-row, .htmx-request") ||
-    list.contains(document.activeElement) && document.activeElement !== list
+    (focused && list.contains(focused) && focused.matches("input, select, textarea"))
   );
 }
 
@@ -169,5 +170,22 @@ document.addEventListener("click", function (event) {
       copy.textContent = "Copied";
       setTimeout(function () { copy.textContent = "Copy"; }, 1500);
     });
+  }
+});
+
+// Links styled as buttons (Delete works without JavaScript as a link) answer Space too.
+document.addEventListener("keydown", function (event) {
+  if (event.key === " " && event.target.matches("a[role=button]")) {
+    event.preventDefault();
+    event.target.click();
+  }
+});
+
+// A row replaced by an action takes its open details with it: they would be stale.
+document.addEventListener("htmx:beforeSwap", function (event) {
+  const target = event.detail.target;
+  if (target && target.matches && target.matches("#integration-rows > tr[id^=integration-]")) {
+    const details = document.getElementById("details-" + target.id.replace("integration-", ""));
+    if (details) details.remove();
   }
 });

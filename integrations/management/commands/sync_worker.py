@@ -4,6 +4,7 @@ Run it beside the web processes (one instance is enough; two are harmless becaus
 refreshes of one project are serialised). `--once` suits a cron job.
 """
 
+import logging
 import signal
 import time
 from datetime import timedelta
@@ -18,6 +19,8 @@ from django.utils import timezone
 from integrations.models import Project
 from integrations.qonversion import QonversionError
 from integrations.services import project_sync
+
+logger = logging.getLogger(__name__)
 
 
 class Command(BaseCommand):
@@ -61,6 +64,11 @@ class Command(BaseCommand):
             except QonversionError as error:
                 failed += 1
                 self.stderr.write(f"{project.team.name} / {project.name}: {error.message}")
+                continue
+            except Exception:
+                # One project's fault must not stop refreshes (and alerts) for every team.
+                failed += 1
+                logger.exception("refresh of project %s failed", project.pk)
                 continue
             refreshed += 1
             if result.newly_broken:
