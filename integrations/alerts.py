@@ -33,14 +33,11 @@ def alert_recipients(project: Project) -> list[str]:
 
 def integrations_broke(*, project: Project, integrations: Sequence[Integration]) -> None:
     for integration in integrations:
-        audit.record(
+        audit.record_for_integration(
+            integration,
             action="integration.error_detected",
             actor=None,
             outcome=Outcome.FAILURE,
-            project=project,
-            target_type="integration",
-            target_id=integration.qonversion_id,
-            target_repr=integration.title,
             detail={
                 "last_error_message": integration.last_error_message,
                 "delivery_error_count": integration.delivery_error_count,

@@ -4,7 +4,7 @@ from typing import Any
 
 from django.contrib.auth.models import AnonymousUser, User
 
-from integrations.models import AuditEvent, Outcome, Project, Team
+from integrations.models import AuditEvent, Integration, Outcome, Project, Team
 
 
 def record(
@@ -35,5 +35,28 @@ def record(
         target_id=target_id,
         target_repr=target_repr[:255],
         detail=detail or {},
+        ip=ip,
+    )
+
+
+def record_for_integration(
+    integration: Integration,
+    *,
+    action: str,
+    actor: User | AnonymousUser | None,
+    outcome: Outcome,
+    detail: dict[str, Any] | None = None,
+    ip: str | None = None,
+) -> AuditEvent:
+    """An event about one integration, found later by its Qonversion id (its history)."""
+    return record(
+        action=action,
+        actor=actor,
+        outcome=outcome,
+        project=integration.project,
+        target_type="integration",
+        target_id=integration.qonversion_id,
+        target_repr=integration.title,
+        detail=detail,
         ip=ip,
     )

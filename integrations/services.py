@@ -127,14 +127,11 @@ def integration_create(
         if integration.created_by_id is None:
             integration.created_by = actor
             integration.save(update_fields=["created_by"])
-            audit.record(
+            audit.record_for_integration(
+                integration,
                 action="integration.create",
                 actor=actor,
                 outcome=Outcome.SUCCESS,
-                project=project,
-                target_type="integration",
-                target_id=remote.id,
-                target_repr=remote.title,
                 detail={"request": request, "after": {"active": remote.active}},
                 ip=ip,
             )
@@ -265,20 +262,17 @@ def integration_set_status(
         for name, value in values.items():
             setattr(integration, name, value)
         integration.save(update_fields=list(values))
-        audit.record(
+        audit.record_for_integration(
+            integration,
             action=action,
             actor=actor,
             outcome=Outcome.SUCCESS,
-            project=project,
-            target_type="integration",
-            target_id=integration.qonversion_id,
-            target_repr=integration.title,
-            ip=ip,
             detail={
                 "request": {"status": int(active)},
                 "before": {"active": before},
                 "after": {"active": remote.active},
             },
+            ip=ip,
         )
     return integration
 
@@ -312,16 +306,13 @@ def integration_delete(*, integration: Integration, actor: User, ip: str | None 
     with transaction.atomic():
         integration.deleted_at, integration.deleted_by, integration.synced_at = now, actor, now
         integration.save(update_fields=["deleted_at", "deleted_by", "synced_at"])
-        audit.record(
+        audit.record_for_integration(
+            integration,
             action="integration.delete",
             actor=actor,
             outcome=Outcome.SUCCESS,
-            project=project,
-            target_type="integration",
-            target_id=integration.qonversion_id,
-            target_repr=integration.title,
-            ip=ip,
             detail={"before": {"active": integration.active}, "already_deleted_upstream": already_gone},
+            ip=ip,
         )
     return integration
 
