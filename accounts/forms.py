@@ -4,7 +4,7 @@ import re
 
 from django import forms
 
-from accounts.two_factor import CODE_DIGITS
+from accounts.two_factor import BACKUP_CODE, CODE_DIGITS, TOTP_CODE
 
 _SPACES = re.compile(r"[\s-]+")
 
@@ -30,6 +30,34 @@ class OneTimeCodeForm(forms.Form):
         code = _SPACES.sub("", self.cleaned_data["code"])
         if not re.fullmatch(f"[0-9]{{{CODE_DIGITS}}}", code):
             raise forms.ValidationError(f"Enter the {CODE_DIGITS}-digit code from your authenticator app.")
+        return code
+
+
+CODE_OR_BACKUP_CODE_MESSAGE = (
+    f"Enter the {CODE_DIGITS}-digit code from your authenticator app, "
+    "or one of your backup codes (8 letters and digits)."
+)
+
+
+class CodeOrBackupCodeForm(forms.Form):
+    """A code from the app or a backup code: signing in, removing two-factor sign-in,
+    making new backup codes. Which of the two it is, the check tells by its shape."""
+
+    code = forms.CharField(
+        label="One-time code",
+        max_length=20,
+        widget=forms.TextInput(
+            # No inputmode="numeric": backup codes have letters, and a phone's number pad has none.
+            attrs={"autocomplete": "one-time-code", "autocapitalize": "none", "spellcheck": "false", "size": "10"}
+        ),
+        error_messages={"required": CODE_OR_BACKUP_CODE_MESSAGE},
+    )
+
+    def clean_code(self) -> str:
+        # Spaces and dashes as people copy them; backup codes in either case.
+        code = _SPACES.sub("", self.cleaned_data["code"]).lower()
+        if not (TOTP_CODE.fullmatch(code) or BACKUP_CODE.fullmatch(code)):
+            raise forms.ValidationError(CODE_OR_BACKUP_CODE_MESSAGE)
         return code
 
 

@@ -1,4 +1,5 @@
-"""Audit events for signing in: who signed in, who failed and who got locked out.
+"""Audit events for signing in: who signed in, who failed and who got locked out; and
+backup codes that leave with the authenticator app.
 
 Connected in AccountsConfig.ready(). team stays empty: these belong to a person, and a
 team owner finds a member's sign-ins by actor. Passwords and codes never reach these
@@ -11,6 +12,7 @@ from typing import Any
 from django.conf import settings
 from django.contrib.auth.models import AbstractBaseUser, User
 from django.http import HttpRequest
+from django_otp.plugins.otp_static.models import StaticDevice
 
 from integrations.audit import record
 from integrations.models import AuditEvent, Outcome
@@ -97,3 +99,15 @@ def audit_locked_out(sender: object, request: HttpRequest, username: str | None,
         request=request,
         detail={"failures": int(failures), "cool_off_minutes": int(cool_off.total_seconds() // 60)},
     )
+
+
+def forget_backup_codes(sender: object, instance: Any, **kwargs: Any) -> None:
+    """Backup codes exist only while the user has an authenticator app. The settings
+    page removes both; this also covers an administrator deleting the app's device in
+    Django admin (a lost phone), which would otherwise leave the codes behind."""
+    if not getattr(instance, "confirmed", False):
+        return  # an unfinished set-up, never the one that made the codes
+    user_id = instance.user_id
+    if type(instance).objects.filter(user_id=user_id, confirmed=True).exists():
+        return
+    StaticDevice.objects.filter(user_id=user_id).delete()

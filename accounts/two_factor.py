@@ -1,14 +1,18 @@
 """Time-based one-time codes (TOTP, RFC 6238) with django-otp: enrolment, checking a
-code, and the half-signed-in state between the password and the code.
+code, backup codes, and the half-signed-in state between the password and the code.
 
 A user has at most one device, an authenticator app. Its secret is created when the
 user opens the enrolment page, kept in their session (not the database) until they
 prove with a code that their app has it, and only then saved as a confirmed device.
+
+With the app come backup codes (django-otp's static tokens): single-use codes for a
+lost or flat phone, on one StaticDevice per user. They exist only while the app does.
 """
 
 import base64
 import binascii
 import io
+import re
 import time
 from dataclasses import dataclass
 from datetime import datetime
@@ -20,7 +24,9 @@ from django.contrib.auth.models import User
 from django.db.models import Exists, OuterRef
 from django.http import HttpRequest
 from django.utils.crypto import constant_time_compare
+from django_otp.models import Device
 from django_otp.oath import TOTP
+from django_otp.plugins.otp_static.models import StaticDevice, StaticToken
 from django_otp.plugins.otp_totp.models import TOTPDevice, default_key
 
 from integrations.models import Membership, Team
@@ -37,9 +43,31 @@ PENDING_SESSION_KEY = "accounts.pending_sign_in"
 PENDING_SECONDS = 300
 ENROLMENT_SESSION_KEY = "accounts.new_totp_secret"
 
+BACKUP_DEVICE_NAME = "Backup codes"
+BACKUP_CODE_COUNT = 10
+# What StaticToken.random_token() makes: 5 random bytes in lower-case base32, so
+# 8 characters that never look like a 6-digit code from the app.
+BACKUP_CODE = re.compile(r"[a-z2-7]{8}")
+TOTP_CODE = re.compile(f"[0-9]{{{CODE_DIGITS}}}")
+
 
 def confirmed_device(user: User) -> TOTPDevice | None:
     return TOTPDevice.objects.filter(user_id=user.pk, confirmed=True).order_by("pk").first()
+
+
+def backup_codes_device(user: User) -> StaticDevice | None:
+    return StaticDevice.objects.filter(user_id=user.pk, confirmed=True).order_by("pk").first()
+
+
+def backup_codes_left(user: User) -> int:
+    return int(StaticToken.objects.filter(device__user_id=user.pk, device__confirmed=True).count())
+
+
+def new_backup_codes() -> list[str]:
+    codes: set[str] = set()
+    while len(codes) < BACKUP_CODE_COUNT:
+        codes.add(str(StaticToken.random_token()))
+    return sorted(codes)
 
 
 # --- Checking a code -------------------------------------------------------------
@@ -47,7 +75,7 @@ def confirmed_device(user: User) -> TOTPDevice | None:
 
 @dataclass(frozen=True)
 class CodeCheck:
-    device: TOTPDevice | None  # the device that accepted the code, if it did
+    device: Device | None  # the device that accepted the code, if it did
     # django-otp's own per-device throttle (waits of 1, 2, 4, 8… seconds after each
     # wrong code, across every address): when it is on, the code was not even tried.
     retry_at: datetime | None = None
@@ -56,15 +84,30 @@ class CodeCheck:
     def ok(self) -> bool:
         return self.device is not None
 
+    @property
+    def used_backup_code(self) -> bool:
+        return isinstance(self.device, StaticDevice)
 
-def check_code(user: User, device: TOTPDevice, code: str) -> CodeCheck:
-    """Check a code against the user's device; a code is accepted once only."""
+
+def check_code(user: User, device: Device, code: str) -> CodeCheck:
+    """Check a code against one of the user's devices; a code is accepted once only
+    (a backup code is deleted when it is accepted)."""
     allowed, details = device.verify_is_allowed()
     if not allowed:
         return CodeCheck(device=None, retry_at=(details or {}).get("locked_until"))
     # verify_token locks the device row, so two requests cannot both spend one code.
     verified = django_otp.verify_token(user, device.persistent_id, code)
     return CodeCheck(device=verified)
+
+
+def check_code_or_backup_code(user: User, device: TOTPDevice, code: str) -> CodeCheck:
+    """A code from the app goes to the app's device, a backup code to the backup codes:
+    the two never look alike, so a code is tried on one device only and each device
+    keeps its own django-otp throttle. Wrong either way is a wrong code."""
+    if BACKUP_CODE.fullmatch(code):
+        backup = backup_codes_device(user)
+        return check_code(user, backup, code) if backup is not None else CodeCheck(device=None)
+    return check_code(user, device, code)
 
 
 # --- Enrolment --------------------------------------------------------------------
@@ -164,7 +207,7 @@ def clear_pending_sign_in(request: HttpRequest) -> None:
     request.session.pop(PENDING_SESSION_KEY, None)
 
 
-def complete_sign_in(request: HttpRequest, pending: PendingSignIn, device: TOTPDevice) -> None:
+def complete_sign_in(request: HttpRequest, pending: PendingSignIn, device: Device) -> None:
     """Sign the user in and mark the session verified by their device."""
     clear_pending_sign_in(request)
     user = pending.user
@@ -174,7 +217,7 @@ def complete_sign_in(request: HttpRequest, pending: PendingSignIn, device: TOTPD
     django_otp.login(request, device)
 
 
-def verify_session(request: HttpRequest, device: TOTPDevice) -> None:
+def verify_session(request: HttpRequest, device: Device) -> None:
     """A session that was signed in with the password only now passed the code too."""
     request.session.cycle_key()
     django_otp.login(request, device)

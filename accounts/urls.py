@@ -12,6 +12,11 @@ urlpatterns = [
     path("account/password/", passwords.password_change, name="password_change"),
     path("account/two-factor/", two_factor_settings.two_factor_settings, name="two_factor"),
     path("account/two-factor/remove/", two_factor_settings.two_factor_remove, name="two_factor_remove"),
+    path(
+        "account/two-factor/backup-codes/",
+        two_factor_settings.two_factor_backup_codes,
+        name="two_factor_backup_codes",
+    ),
     path("password-reset/", passwords.password_reset, name="password_reset"),
     path(
         "password-reset/sent/",

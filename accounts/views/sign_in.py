@@ -1,4 +1,5 @@
-"""Sign-in: the password, then, for a user with an authenticator app, a one-time code."""
+"""Sign-in: the password, then, for a user with an authenticator app, a one-time code
+(or one of their backup codes)."""
 
 import math
 from typing import Any
@@ -15,13 +16,14 @@ from django.urls import reverse
 from django.utils import timezone
 from django.views.decorators.cache import never_cache
 from django.views.decorators.csrf import csrf_protect
-from django.views.decorators.debug import sensitive_post_parameters
+from django.views.decorators.debug import sensitive_post_parameters, sensitive_variables
 from django.views.decorators.http import require_http_methods
 
-from accounts import throttle, two_factor
-from accounts.forms import OneTimeCodeForm
+from accounts import services, throttle, two_factor
+from accounts.forms import CodeOrBackupCodeForm
 from accounts.views.helpers import next_url, with_next
 from integrations.access import session_is_verified
+from integrations.views.helpers import client_ip
 
 LOCKED_OUT_STATUS = 429
 
@@ -48,6 +50,7 @@ def sign_in(request: HttpRequest) -> HttpResponse:
     return render(request, "registration/login.html", {"form": form, "next": target})
 
 
+@sensitive_variables("code")
 @sensitive_post_parameters("code")
 @csrf_protect
 @never_cache
@@ -73,7 +76,7 @@ def sign_in_code(request: HttpRequest) -> HttpResponse:
         messages.info(request, "Two-factor sign-in is no longer set up for your account. Sign in again.")
         return redirect(with_next(reverse("login"), target))
 
-    form = OneTimeCodeForm(request.POST if request.method == "POST" else None)
+    form = CodeOrBackupCodeForm(request.POST if request.method == "POST" else None)
     form.fields["code"].widget.attrs["autofocus"] = True  # the only thing to do on this page
     if request.method == "POST":
         username = user.get_username()
@@ -81,7 +84,8 @@ def sign_in_code(request: HttpRequest) -> HttpResponse:
             two_factor.clear_pending_sign_in(request)
             return locked_out(request)
         if form.is_valid():
-            check = two_factor.check_code(user, device, form.cleaned_data["code"])
+            code = form.cleaned_data["code"]
+            check = services.one_time_code_check(user=user, device=device, code=code, ip=client_ip(request))
             if check.device is not None:
                 if pending is not None:
                     two_factor.complete_sign_in(request, pending, check.device)
@@ -109,16 +113,15 @@ def _refusal(request: HttpRequest, check: two_factor.CodeCheck, username: str) -
     """Why the code was refused; a wrong code counts as a failed sign-in."""
     if check.retry_at is not None:
         wait = max(1, math.ceil((check.retry_at - timezone.now()).total_seconds()))
-        return (
-            f"Too many wrong codes for this account. Wait {wait} second{pluralize(wait)}, "
-            "then enter the code your app shows."
-        )
+        return f"Too many wrong codes for this account. Wait {wait} second{pluralize(wait)}, then try again."
     throttle.count_failed_code(request, username)
     if throttle.locked_out_now(request):
         # django-axes' middleware replaces this page with the locked-out one; after
         # the cool-off the password is needed again.
         two_factor.clear_pending_sign_in(request)
-    return "That code is not right. Enter the 6-digit code your authenticator app shows now."
+    return (
+        "That code is not right. Enter the 6-digit code your authenticator app shows now, or one of your backup codes."
+    )
 
 
 def locked_out(

@@ -75,7 +75,7 @@ def test_a_malformed_code_is_explained_without_counting(client: Client, owner):
     add_device(owner)
     sign_in(client, "alice")
     html = send_code(client, "12ab").content.decode()
-    assert "Enter the 6-digit code from your authenticator app." in html
+    assert "Enter the 6-digit code from your authenticator app, or one of your backup codes" in html
     assert not AuditEvent.objects.filter(action="auth.sign_in_failed").exists()
 
 
