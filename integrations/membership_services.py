@@ -71,6 +71,29 @@ class LinkBuilder:
         return f"{self.base_url}/invitations/{token}/"
 
 
+def _record_invitation(
+    invitation: Invitation, *, action: str, actor: User, detail: dict[str, str] | None = None, ip: str | None
+) -> None:
+    audit.record(
+        action=action,
+        actor=actor,
+        outcome=Outcome.SUCCESS,
+        team=invitation.team,
+        target_type="invitation",
+        target_id=str(invitation.pk),
+        target_repr=invitation.email,
+        detail=detail,
+        ip=ip,
+    )
+
+
+def _deliver(invitation: Invitation, token: str, link_for: LinkBuilder, inviter: User) -> SentInvitation:
+    """Email the link; done after the transaction so a rolled-back invitation sends nothing."""
+    link = link_for(token)
+    _send_invitation_email(invitation, link, inviter)
+    return SentInvitation(invitation, link)
+
+
 def _new_token() -> tuple[str, str]:
     token = secrets.token_urlsafe(32)
     return token, token_hash(token)
@@ -98,20 +121,8 @@ def invitation_create(
             sent_at=now,
             expires_at=now + INVITATION_LIFETIME,
         )
-        audit.record(
-            action="invitation.sent",
-            actor=actor,
-            outcome=Outcome.SUCCESS,
-            team=team,
-            target_type="invitation",
-            target_id=str(invitation.pk),
-            target_repr=email,
-            detail={"role": role},
-            ip=ip,
-        )
-    link = link_for(token)
-    _send_invitation_email(invitation, link, actor)
-    return SentInvitation(invitation, link)
+        _record_invitation(invitation, action="invitation.sent", actor=actor, detail={"role": role}, ip=ip)
+    return _deliver(invitation, token, link_for, actor)
 
 
 def invitation_resend(
@@ -130,19 +141,8 @@ def invitation_resend(
         invitation.token_hash, invitation.sent_at = hashed, now
         invitation.expires_at = now + INVITATION_LIFETIME
         invitation.save(update_fields=["token_hash", "sent_at", "expires_at"])
-        audit.record(
-            action="invitation.resent",
-            actor=actor,
-            outcome=Outcome.SUCCESS,
-            team=invitation.team,
-            target_type="invitation",
-            target_id=str(invitation.pk),
-            target_repr=invitation.email,
-            ip=ip,
-        )
-    link = link_for(token)
-    _send_invitation_email(invitation, link, actor)
-    return SentInvitation(invitation, link)
+        _record_invitation(invitation, action="invitation.resent", actor=actor, ip=ip)
+    return _deliver(invitation, token, link_for, actor)
 
 
 def invitation_revoke(*, invitation: Invitation, actor: User, ip: str | None = None) -> None:
@@ -151,16 +151,7 @@ def invitation_revoke(*, invitation: Invitation, actor: User, ip: str | None = N
     with transaction.atomic():
         invitation.revoked_at = timezone.now()
         invitation.save(update_fields=["revoked_at"])
-        audit.record(
-            action="invitation.revoked",
-            actor=actor,
-            outcome=Outcome.SUCCESS,
-            team=invitation.team,
-            target_type="invitation",
-            target_id=str(invitation.pk),
-            target_repr=invitation.email,
-            ip=ip,
-        )
+        _record_invitation(invitation, action="invitation.revoked", actor=actor, ip=ip)
 
 
 def pending_invitation(token: str) -> Invitation | None:
