@@ -11,6 +11,7 @@ from django_htmx.http import HttpResponseClientRedirect
 
 from accounts.two_factor import confirmed_device
 from integrations.access import TwoFactorRequired
+from qonadmin.http import htmx_current_page, safe_path
 
 
 class TwoFactorRequiredMiddleware:
@@ -46,16 +47,16 @@ class TwoFactorRequiredMiddleware:
 def _page_to_return_to(request: HttpRequest) -> str:
     """The page the person was looking at: for HTMX, the page that made the request
     (the request's own URL may be a fragment or a POST-only action)."""
-    htmx = getattr(request, "htmx", None)
-    current = str(getattr(htmx, "current_url", None) or "") if htmx else ""
+    current = htmx_current_page(request)
     if current:
-        parts = urlsplit(current)
-        if parts.netloc == request.get_host():
-            return parts.path + (f"?{parts.query}" if parts.query else "")
+        return current
     if request.method == "GET":
-        return request.get_full_path()
+        return safe_path(request.get_full_path()) or "/"
     # A plain POST cannot be replayed after the code: back to the page it came from.
-    referer = urlsplit(str(request.META.get("HTTP_REFERER", "")))
+    try:
+        referer = urlsplit(str(request.META.get("HTTP_REFERER", "")))
+    except ValueError:
+        return "/"
     if referer.netloc == request.get_host() and referer.path:
-        return referer.path + (f"?{referer.query}" if referer.query else "")
+        return safe_path(referer.path + (f"?{referer.query}" if referer.query else "")) or "/"
     return "/"

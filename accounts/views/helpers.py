@@ -2,18 +2,9 @@
 
 from urllib.parse import urlencode
 
-from django.http import HttpRequest
-from django.utils.http import url_has_allowed_host_and_scheme
+from qonadmin.http import request_next as next_url
 
-
-def next_url(request: HttpRequest) -> str:
-    """The `next` of this request (form field or query) if it stays on this site, else ""."""
-    target = request.POST.get("next") or request.GET.get("next") or ""
-    if target and url_has_allowed_host_and_scheme(
-        target, allowed_hosts={request.get_host()}, require_https=request.is_secure()
-    ):
-        return target
-    return ""
+__all__ = ["next_url", "with_next"]
 
 
 def with_next(url: str, target: str) -> str:

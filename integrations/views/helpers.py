@@ -1,14 +1,14 @@
 """Small things every view needs."""
 
-from urllib.parse import urlsplit
-
 from django.contrib.auth.models import User
 from django.core.exceptions import PermissionDenied
 from django.http import HttpRequest, QueryDict
-from django.utils.http import url_has_allowed_host_and_scheme
 from django_htmx.middleware import HtmxDetails
 
 from integrations.filters import IntegrationFilters
+from qonadmin.http import client_ip, current_page_query, safe_path
+
+__all__ = ["HtmxHttpRequest", "client_ip", "current_filters", "safe_next", "signed_in_user"]
 
 
 class HtmxHttpRequest(HttpRequest):
@@ -25,26 +25,15 @@ def signed_in_user(request: HttpRequest) -> User:
     return user
 
 
-def client_ip(request: HttpRequest) -> str | None:
-    # REMOTE_ADDR only: behind a proxy, the proxy must set it (e.g. gunicorn's
-    # --forwarded-allow-ips), because a client can forge X-Forwarded-For.
-    return request.META.get("REMOTE_ADDR") or None
-
-
 def current_filters(request: HtmxHttpRequest) -> IntegrationFilters:
     """The filters the user is looking at: the page's URL for HTMX requests (a row
     action's own URL carries none), else this request's query string."""
-    if request.htmx and request.htmx.current_url:
-        query = urlsplit(request.htmx.current_url).query
-        return IntegrationFilters.from_query(QueryDict(query))
+    if request.htmx:
+        # A header that is not a URL of this site counts as "no filters", never an error.
+        return IntegrationFilters.from_query(QueryDict(current_page_query(request)))
     return IntegrationFilters.from_query(request.GET)
 
 
 def safe_next(request: HttpRequest, fallback: str) -> str:
-    """Where to go after a plain POST: the `next` field if it stays on this site."""
-    target = request.POST.get("next", "")
-    if target and url_has_allowed_host_and_scheme(
-        target, allowed_hosts={request.get_host()}, require_https=request.is_secure()
-    ):
-        return target
-    return fallback
+    """Where to go after a plain POST: the `next` field if it is a path on this site."""
+    return safe_path(request.POST.get("next", "")) or fallback

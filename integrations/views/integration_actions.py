@@ -57,6 +57,9 @@ def integration_status(request: HtmxHttpRequest, project_id: int, integration_id
     if wanted not in ("0", "1") or integration.is_deleted:
         return HttpResponse("Choose active=0 (pause) or active=1 (activate) for a live integration.", status=400)
     verb = "Activated" if wanted == "1" else "Paused"
+    # Everything read from the request is read before the write, so nothing the client
+    # sent can fail the response once Qonversion has made the change.
+    back = safe_next(request, project_url(project, current_filters(request)))
     try:
         integration_set_status(
             integration=integration, actor=signed_in_user(request), active=wanted == "1", ip=client_ip(request)
@@ -76,7 +79,7 @@ def integration_status(request: HtmxHttpRequest, project_id: int, integration_id
         if request.htmx:
             return _row_response(request, project, integration, access=access, row_notice=f"{verb}.")
         messages.success(request, f"{verb} “{integration.title}”. Qonversion reports it {integration.status.label}.")
-    return redirect(safe_next(request, project_url(project, current_filters(request))))
+    return redirect(back)
 
 
 @login_required
