@@ -9,6 +9,7 @@ from django.utils.decorators import method_decorator
 from django.views.decorators.debug import sensitive_post_parameters, sensitive_variables
 
 from integrations.models import AuditEvent, Integration, Membership, Project, Team
+from integrations.templatetags.qonadmin import compact_json
 
 
 class MembershipInline(admin.TabularInline[Membership, Team]):
@@ -98,6 +99,13 @@ class AuditEventAdmin(admin.ModelAdmin[AuditEvent]):
     list_display = ("created_at", "actor_username", "action", "outcome", "project_name", "target_repr", "ip")
     list_filter = ("outcome", "action")
     search_fields = ("actor_username", "target_repr", "target_id")
+    # The details are shown through the same redaction as the audit page, never raw.
+    exclude = ("detail",)
+    readonly_fields = ("redacted_detail",)
+
+    @admin.display(description="Detail")
+    def redacted_detail(self, event: AuditEvent) -> str:
+        return compact_json(event.detail)
 
     def has_add_permission(self, request: HttpRequest) -> bool:
         return False

@@ -4,6 +4,7 @@ from typing import Any
 
 from django.contrib.auth.models import AnonymousUser, User
 
+from integrations.log_redaction import redact, redact_value
 from integrations.models import AuditEvent, Integration, Outcome, Project, Team
 
 
@@ -23,6 +24,7 @@ def record(
     if project is not None and team is None:
         team = project.team
     user = actor if actor is not None and actor.is_authenticated else None
+    # Details hold text from forms and from Qonversion, which may echo a secret key.
     return AuditEvent.objects.create(
         action=action,
         actor=user,
@@ -33,8 +35,8 @@ def record(
         project_name=project.name if project is not None else "",
         target_type=target_type,
         target_id=target_id,
-        target_repr=target_repr[:255],
-        detail=detail or {},
+        target_repr=redact(target_repr)[:255],
+        detail=redact_value(detail or {}),
         ip=ip,
     )
 

@@ -1,5 +1,6 @@
 """Plain-language explanations of upstream failures, for the person at the screen."""
 
+from integrations.log_redaction import redact
 from integrations.qonversion import (
     QonversionAuthError,
     QonversionConflict,
@@ -14,7 +15,11 @@ from integrations.qonversion import (
 
 
 def reason(error: QonversionError) -> str:
-    """What went wrong, in one short phrase without a full stop."""
+    """What went wrong, in one short phrase without a full stop (upstream text redacted)."""
+    return redact(_reason(error))
+
+
+def _reason(error: QonversionError) -> str:
     if isinstance(error, QonversionUnreachable):
         return (
             error.message

@@ -6,6 +6,7 @@ from typing import Any
 from django import forms
 
 from integrations.catalog import Catalog
+from integrations.log_redaction import redact
 from integrations.models import Platform
 from integrations.qonversion import QonversionValidationError
 
@@ -83,6 +84,6 @@ class IntegrationCreateForm(forms.Form):
         for detail in error.details:
             field = UPSTREAM_FIELDS.get(detail.field)
             if field is not None:
-                self.add_error(field, f"Qonversion: {detail.message}")
+                self.add_error(field, f"Qonversion: {redact(detail.message)}")
                 matched = True
         return matched

@@ -1,8 +1,11 @@
-"""A last line of defence: mask anything that looks like a Qonversion secret key in
-log records, whoever logged it (our code, Django, a library's debug output)."""
+"""Mask anything that looks like a Qonversion secret key: in log records, whoever
+logged it (our code, Django, a library's debug output), and in every text from
+upstream or from a form before it is stored or shown (audit details, the mirror,
+messages). One rule, one function: `redact`."""
 
 import logging
 import re
+from typing import Any
 
 # What a key may contain (forms refuse anything else), and how to spot one in text.
 KEY_CHARACTERS = re.compile(r"(?:test_)?sk_[A-Za-z0-9_.-]+")
@@ -11,6 +14,17 @@ SECRET_KEY_PATTERN = re.compile(r"\b((?:test_)?sk_)[A-Za-z0-9_.-]{4,}")
 
 def redact(text: str) -> str:
     return SECRET_KEY_PATTERN.sub(lambda m: f"{m.group(1)}[redacted]", text)
+
+
+def redact_value(value: Any) -> Any:
+    """`value` with `redact` applied to every string in it (dict keys and values, lists)."""
+    if isinstance(value, str):
+        return redact(value)
+    if isinstance(value, dict):
+        return {redact_value(key): redact_value(item) for key, item in value.items()}
+    if isinstance(value, list | tuple):
+        return [redact_value(item) for item in value]
+    return value
 
 
 class RedactSecretsFilter(logging.Filter):

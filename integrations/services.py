@@ -18,6 +18,7 @@ from integrations import alerts, audit
 from integrations.catalog import Catalog, cached_catalog, get_catalog
 from integrations.clients import client_for_project
 from integrations.explain import reason
+from integrations.log_redaction import redact
 from integrations.models import Integration, Outcome, Project, Status
 from integrations.qonversion import QonversionError, QonversionNotFound, RemoteIntegration
 
@@ -41,14 +42,15 @@ MIRRORED_FIELDS = (
 
 def _mirror_values(remote: RemoteIntegration, catalog: Catalog | None, now: object) -> dict[str, object]:
     return {
-        "title": remote.title,
+        # Upstream text is stored as shown: with anything that looks like a secret key masked.
+        "title": redact(remote.title),
         "provider_name": remote.provider_name,
         "provider_slug": catalog.slug_for_title(remote.provider_name) if catalog else "",
         "platform": remote.target_platform,
         "active": remote.active,
         "last_delivery_at": remote.last_delivery_at,
         "last_error_at": remote.last_error_at,
-        "last_error_message": remote.last_error_message or "",
+        "last_error_message": redact(remote.last_error_message or ""),
         "delivery_error_count": remote.delivery_error_count,
         "upstream_created_at": remote.created_at,
         "upstream_updated_at": remote.updated_at,

@@ -10,6 +10,7 @@ from django.utils import timezone
 from django.utils.html import format_html
 from django.utils.safestring import SafeString, mark_safe
 
+from integrations.log_redaction import redact
 from integrations.models import Integration, Status
 
 register = template.Library()
@@ -76,4 +77,5 @@ def integration_url(context: template.Context, integration: Integration, action:
 @register.filter
 def compact_json(value: object) -> str:
     """Audit details as one readable line of JSON (escaped by the template as usual)."""
-    return json.dumps(value, ensure_ascii=False, separators=(", ", ": "), sort_keys=True, default=str)
+    # Redacted again when shown: rows written before keys were masked on the way in.
+    return redact(json.dumps(value, ensure_ascii=False, separators=(", ", ": "), sort_keys=True, default=str))

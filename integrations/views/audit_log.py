@@ -13,6 +13,7 @@ from django.shortcuts import render
 from django.views.decorators.http import require_GET
 
 from integrations.access import Action, get_team_for_user
+from integrations.log_redaction import redact
 from integrations.models import AuditEvent, Team
 from integrations.selectors import team_audit_events
 from integrations.team_forms import AuditFilterForm
@@ -93,9 +94,9 @@ def _rows(events: QuerySet[AuditEvent]) -> Iterator[str]:
                 event.project_name,
                 event.target_type,
                 event.target_id,
-                event.target_repr,
+                redact(event.target_repr),
                 event.ip,
-                json.dumps(event.detail, sort_keys=True),
+                redact(json.dumps(event.detail, sort_keys=True)),
             )
         )
 
