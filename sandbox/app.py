@@ -14,7 +14,7 @@ class Sandbox:
         self.config = config
         self.catalog = catalog or load_catalog()
         self.store = SandboxStore(config)
-        self.faults = FaultQueue()
+        self.faults = FaultQueue(seed=config.seed)
         self.rate_limiter = RateLimiter(config)
 
     def reset(self) -> None:

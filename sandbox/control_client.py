@@ -36,6 +36,8 @@ class SandboxControl:
         self._call("POST", "/_sandbox/reset", {})
 
     def add_fault(self, **fault: Any) -> None:
+        """Queue a fault, e.g. ``add_fault(method="GET", status=500, rate=0.1, times=0)`` or
+        ``add_fault(garbage="truncated_json", status=200, after=True)``; fields in README.md."""
         self._call("POST", "/_sandbox/faults", fault)
 
     def clear_faults(self) -> None:

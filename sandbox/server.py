@@ -99,7 +99,7 @@ class SandboxRequestHandler(BaseHTTPRequestHandler):
             self.send_response(response.status)
             for name, value in response.headers:
                 self.send_header(name, value)
-            if response.body is not None:
+            if response.body is not None and not any(name.lower() == "content-type" for name, _ in response.headers):
                 self.send_header("Content-Type", JSON_CONTENT_TYPE)
             if response.status != 204:  # RFC 9110 §8.6: no Content-Length on a 204
                 self.send_header("Content-Length", str(len(response.body or b"")))
