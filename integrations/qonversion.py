@@ -8,11 +8,13 @@ the database, and never puts the secret key into a message, a log line or a repr
 """
 
 import logging
+import math
 import random
+import re
 import time
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Any
 
 import requests
@@ -30,6 +32,8 @@ MAX_TITLE_LENGTH = 255
 MAX_PROVIDER_NAME_LENGTH = 100
 MAX_PLATFORM_LENGTH = 10
 MAX_RETRY_AFTER_SECONDS = 30.0
+# A retry is only worth starting with at least this much of the deadline left.
+MIN_ATTEMPT_SECONDS = 0.5
 
 
 # ---- typed results -------------------------------------------------------------------
@@ -95,6 +99,13 @@ class QonversionError(Exception):
         self.details = details
         self.retry_after = retry_after
 
+    @property
+    def outcome_unknown(self) -> bool:
+        """Whether Qonversion may have acted on the request although this error came back:
+        a 5xx (it may have committed first), or an answer we could not read. False only
+        when it certainly did not: a 4xx refusal, or a request that was never sent."""
+        return self.status is not None and not 400 <= self.status < 500
+
     def as_dict(self) -> dict[str, Any]:
         """A log/audit-safe summary (upstream text only, never request headers)."""
         return {
@@ -119,6 +130,10 @@ class QonversionUnreachable(QonversionError):
         super().__init__(message)
         self.timed_out = timed_out
         self.maybe_delivered = maybe_delivered
+
+    @property
+    def outcome_unknown(self) -> bool:
+        return self.maybe_delivered
 
 
 def _never_connected(error: requests.ConnectionError) -> bool:
@@ -156,6 +171,11 @@ class QonversionServerError(QonversionError):
 class QonversionProtocolError(QonversionError):
     """Qonversion answered with something that is not the documented shape."""
 
+    @property
+    def outcome_unknown(self) -> bool:
+        # An unreadable answer (even to a 2xx) says nothing certain about what happened.
+        return self.status is None or not 400 <= self.status < 500
+
 
 def _error_class_for(status: int) -> type[QonversionError]:
     if status in (401, 403):
@@ -175,15 +195,43 @@ def _error_class_for(status: int) -> type[QonversionError]:
 
 # ---- parsing -------------------------------------------------------------------------
 
+# What the mirror's columns hold: a PositiveIntegerField, a provider slug.
+MAX_COUNT = 2_147_483_647
+MAX_SLUG_LENGTH = 64
+# Upstream error text is shown, logged and audited: a sentence, not a page.
+MAX_ERROR_TEXT_LENGTH = 500
+# Lone surrogates (JSON can carry them as \ud800 escapes) cannot be encoded as UTF-8,
+# and NUL cannot be stored in PostgreSQL text.
+_UNSTORABLE = re.compile("[\x00\ud800-\udfff]")
+_RETRY_AFTER_SECONDS = re.compile(r"[0-9]+(\.[0-9]+)?")
+
+
+def _storable(text: str) -> str:
+    """Upstream text that a page, a log line, the mirror and the audit log can all hold."""
+    return _UNSTORABLE.sub("\ufffd", text)
+
+
+def _scalar_text(value: Any, limit: int) -> str:
+    """A string or number from an error envelope as text; anything else is no text."""
+    if isinstance(value, str):
+        text = value
+    elif isinstance(value, int | float) and not isinstance(value, bool):
+        text = str(value)
+    else:
+        return ""
+    return _storable(text[:limit])
+
 
 def parse_timestamp(value: Any) -> datetime | None:
+    """An ISO 8601 time as an aware datetime in UTC (no offset given: UTC is assumed)."""
     if value is None:
         return None
     if not isinstance(value, str):
         raise QonversionProtocolError(f"expected an ISO 8601 time, got {type(value).__name__}")
     try:
-        return datetime.fromisoformat(value.replace("Z", "+00:00"))
-    except ValueError:
+        parsed = datetime.fromisoformat(value.replace("Z", "+00:00"))
+        return parsed.replace(tzinfo=UTC) if parsed.tzinfo is None else parsed.astimezone(UTC)
+    except (ValueError, OverflowError):  # not a time, or one outside years 1..9999 in UTC
         raise QonversionProtocolError(f"expected an ISO 8601 time, got {value[:40]!r}") from None
 
 
@@ -191,7 +239,7 @@ def _require(payload: Mapping[str, Any], name: str, kind: type | tuple[type, ...
     value = payload.get(name)
     if not isinstance(value, kind) or (isinstance(value, bool) and kind is int):
         raise QonversionProtocolError(f"integration field {name!r} is missing or of the wrong type")
-    return value
+    return _storable(value) if isinstance(value, str) else value
 
 
 def _require_time(payload: Mapping[str, Any], name: str) -> datetime:
@@ -214,6 +262,7 @@ def parse_integration(payload: Any) -> RemoteIntegration:
     count = payload.get("delivery_error_count") or 0
     if not isinstance(count, int) or isinstance(count, bool) or count < 0:
         raise QonversionProtocolError(f"integration field 'delivery_error_count' is not a count: {count!r}"[:120])
+    count = min(count, MAX_COUNT)  # more failures than the mirror counts: keep the most it holds
     integration_id = _require(payload, "id", str)
     if not _valid_id(integration_id):
         raise QonversionProtocolError("integration field 'id' is not a valid id")
@@ -231,7 +280,7 @@ def parse_integration(payload: Any) -> RemoteIntegration:
         updated_at=updated_at,
         last_delivery_at=parse_timestamp(payload.get("last_delivery_at")),
         last_error_at=parse_timestamp(payload.get("last_error_at")),
-        last_error_message=message if isinstance(message, str) else None,
+        last_error_message=_storable(message) if isinstance(message, str) else None,
         delivery_error_count=count,
     )
 
@@ -244,15 +293,25 @@ def parse_meta(payload: Any) -> tuple[ProviderCategory, ...]:
         if not isinstance(category, Mapping):
             continue
         providers = []
-        for item in category.get("items") or []:
-            if not isinstance(item, Mapping) or not isinstance(item.get("slug"), str):
+        for item in _list_or_empty(category.get("items")):
+            slug = item.get("slug") if isinstance(item, Mapping) else None
+            # A provider we could not send back or store is left out of the form.
+            if not isinstance(slug, str) or not 0 < len(slug) <= MAX_SLUG_LENGTH or _UNSTORABLE.search(slug):
                 continue
             stores = item.get("allowedStores")
             allowed = tuple(s for s in stores if s in PLATFORMS) if isinstance(stores, list) else None
+            title = item.get("title")
             providers.append(
-                Provider(slug=item["slug"], title=str(item.get("title") or item["slug"]), allowed_stores=allowed)
+                Provider(
+                    slug=slug,
+                    title=_storable(title) if isinstance(title, str) and title else slug,
+                    allowed_stores=allowed,
+                )
             )
-        categories.append(ProviderCategory(title=str(category.get("title") or ""), providers=tuple(providers)))
+        title = category.get("title")
+        categories.append(
+            ProviderCategory(title=_storable(title) if isinstance(title, str) else "", providers=tuple(providers))
+        )
     return tuple(categories)
 
 
@@ -262,7 +321,7 @@ def parse_error(response: requests.Response) -> QonversionError:
     retry_after = _retry_after_seconds(response)
     try:
         body = response.json()
-    except ValueError:
+    except (ValueError, RecursionError):  # not JSON, or nested too deep to decode
         body = None
     envelope = body.get("error") if isinstance(body, Mapping) else None
     if not isinstance(envelope, Mapping):
@@ -272,28 +331,30 @@ def parse_error(response: requests.Response) -> QonversionError:
             retry_after=retry_after,
         )
     details = tuple(
-        FieldError(field=str(item.get("field", "")), message=str(item.get("message", "")))
+        FieldError(
+            field=_scalar_text(item.get("field"), MAX_ERROR_TEXT_LENGTH),
+            message=_scalar_text(item.get("message"), MAX_ERROR_TEXT_LENGTH),
+        )
         for item in _list_or_empty(envelope.get("details"))
         if isinstance(item, Mapping)
     )
     return error_class(
-        str(envelope.get("message") or f"HTTP {response.status_code}"),
+        _scalar_text(envelope.get("message"), MAX_ERROR_TEXT_LENGTH) or f"HTTP {response.status_code}",
         status=response.status_code,
-        code=str(envelope.get("code") or ""),
-        error_type=str(envelope.get("type") or ""),
+        code=_scalar_text(envelope.get("code"), MAX_ERROR_TEXT_LENGTH),
+        error_type=_scalar_text(envelope.get("type"), MAX_ERROR_TEXT_LENGTH),
         details=details,
         retry_after=retry_after,
     )
 
 
 def _retry_after_seconds(response: requests.Response) -> float | None:
-    value = response.headers.get("Retry-After")
-    if value is None:
+    """Whole (or decimal) seconds; anything else, an HTTP-date included, means our own backoff."""
+    value = (response.headers.get("Retry-After") or "").strip()
+    if not _RETRY_AFTER_SECONDS.fullmatch(value):  # also refuses nan, inf, 1e309, -5, 1_0
         return None
-    try:
-        return max(0.0, float(value))
-    except ValueError:
-        return None  # an HTTP-date: fall back to our own backoff
+    seconds = float(value)
+    return seconds if math.isfinite(seconds) else None  # 400 nines: a float overflow
 
 
 # ---- the client ----------------------------------------------------------------------
@@ -303,9 +364,11 @@ def _retry_after_seconds(response: requests.Response) -> float | None:
 class RetryPolicy:
     max_retries: int = 2
     backoff_seconds: float = 0.5
-    # No retry starts later than this after the first attempt, so a web request that
-    # waits on Qonversion ends well inside the server's own timeout.
-    deadline_seconds: float = 25.0
+    # The most one call (all its attempts, waits and timeouts together) may take: every
+    # attempt's connect and read timeouts are cut to what is left of it, and no retry
+    # starts that could not get MIN_ATTEMPT_SECONDS. This is the bound on how long a
+    # page or an action ever waits on Qonversion.
+    deadline_seconds: float = 10.0
     sleep: Callable[[float], None] = field(default=time.sleep, repr=False)
 
     def delay(self, attempt: int, error: QonversionError) -> float:
@@ -343,7 +406,11 @@ class QonversionClient:
         body = self._call("GET", "/integrations")
         if not isinstance(body, Mapping) or not isinstance(body.get("data"), list):
             raise QonversionProtocolError("expected a list object with a data array")
-        return [parse_integration(item) for item in body["data"]]
+        integrations = [parse_integration(item) for item in body["data"]]
+        if len({integration.id for integration in integrations}) != len(integrations):
+            # The contract's ids are unique; a list that repeats one cannot be mirrored as it is.
+            raise QonversionProtocolError("the list names the same integration id twice")
+        return integrations
 
     def get_meta(self) -> tuple[ProviderCategory, ...]:
         return parse_meta(self._call("GET", "/integrations/meta"))
@@ -380,15 +447,17 @@ class QonversionClient:
         headers: Mapping[str, str] | None = None,
     ) -> Any:
         attempt = 0
-        started = time.monotonic()
+        deadline = time.monotonic() + self.retry.deadline_seconds
         while True:
+            remaining = deadline - time.monotonic()
+            timeout = (min(self.timeout[0], remaining), min(self.timeout[1], remaining))
             try:
-                return self._send_once(method, path, json=json, headers=headers)
+                return self._send_once(method, path, json=json, headers=headers, timeout=timeout)
             except QonversionError as error:
                 if error.permanent or attempt >= self.retry.max_retries:
                     raise
                 delay = self.retry.delay(attempt, error)
-                if time.monotonic() - started + delay > self.retry.deadline_seconds:
+                if time.monotonic() + delay + MIN_ATTEMPT_SECONDS > deadline:
                     raise
                 logger.warning(
                     "qonversion %s %s failed (%s), retry %d/%d in %.1fs",
@@ -414,21 +483,24 @@ class QonversionClient:
         *,
         json: Mapping[str, Any] | None,
         headers: Mapping[str, str] | None,
+        timeout: tuple[float, float],
     ) -> Any:
         all_headers = {"Authorization": f"Bearer {self._secret_key}", "Accept": "application/json"}
         all_headers.update(headers or {})
         started = time.monotonic()
         try:
+            # Qonversion does not redirect; following one would send the key elsewhere, and
+            # a 3xx is reported as the protocol error it is.
             response = self._session.request(
-                method, self.base_url + path, json=json, headers=all_headers, timeout=self.timeout
+                method, self.base_url + path, json=json, headers=all_headers, timeout=timeout, allow_redirects=False
             )
         except requests.ConnectTimeout:
             raise QonversionUnreachable(
-                f"Could not connect to Qonversion within {self.timeout[0]:g} s", timed_out=True
+                f"Could not connect to Qonversion within {timeout[0]:.3g} s", timed_out=True
             ) from None
         except requests.Timeout:
             raise QonversionUnreachable(
-                f"Qonversion did not answer within {self.timeout[1]:g} s", timed_out=True, maybe_delivered=True
+                f"Qonversion did not answer within {timeout[1]:.3g} s", timed_out=True, maybe_delivered=True
             ) from None
         except requests.ConnectionError as error:
             if _never_connected(error):
@@ -436,6 +508,9 @@ class QonversionClient:
             raise QonversionUnreachable(
                 "Qonversion closed the connection before answering", maybe_delivered=True
             ) from None
+        except (requests.exceptions.ContentDecodingError, requests.exceptions.ChunkedEncodingError):
+            # An answer came but could not be read: Qonversion may well have acted on it.
+            raise QonversionUnreachable("Qonversion's answer could not be read", maybe_delivered=True) from None
         except requests.RequestException as error:
             raise QonversionUnreachable(f"Request to Qonversion failed: {type(error).__name__}") from None
         except UnicodeError:
@@ -444,15 +519,23 @@ class QonversionClient:
             raise QonversionError(
                 "The secret key contains a character that cannot be sent to Qonversion; enter the key again"
             ) from None
+        except ValueError:
+            # requests reads a redirect's Location even when it does not follow it; a
+            # garbage one ("http://[::1") raises here, after Qonversion answered.
+            raise QonversionProtocolError("Qonversion answered with a redirect that is not a valid address") from None
         elapsed_ms = (time.monotonic() - started) * 1000
         logger.info("qonversion %s %s -> %d in %.0f ms", method, path, response.status_code, elapsed_ms)
         if response.status_code >= 400:
             raise parse_error(response)
+        if not 200 <= response.status_code < 300:  # 1xx/3xx as a final answer: not a result
+            raise QonversionProtocolError(
+                f"Qonversion answered HTTP {response.status_code} instead of a result", status=response.status_code
+            )
         if response.status_code == 204 or not response.content:
             return None
         try:
             return response.json()
-        except ValueError:
+        except (ValueError, RecursionError):  # not JSON, or nested too deep to decode
             raise QonversionProtocolError(
                 f"Qonversion answered HTTP {response.status_code} with a body that is not JSON",
                 status=response.status_code,
