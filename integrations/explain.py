@@ -41,13 +41,21 @@ def _reason(error: QonversionError) -> str:
     return error.message
 
 
-def explain(error: QonversionError, *, outcome: str, input_kept: bool = False) -> str:
-    """Reason, what did not happen (`outcome`, e.g. "Nothing was created") and what to do."""
+def explain(
+    error: QonversionError, *, outcome: str, input_kept: bool = False, unknown_next: str = "", write: bool = True
+) -> str:
+    """Reason, what happened, and what to do.
+
+    `outcome` says what did not happen (e.g. "Nothing was created"). For a write (create,
+    pause, delete) it is only said when that is certain: Qonversion refused the request,
+    or it was never sent. When Qonversion may have acted on it (a lost answer, a 5xx, an
+    answer we could not read), the message says so instead, with `unknown_next`: how the
+    user finds out or finishes safely. A read (`write=False`) changes nothing either way."""
     kept = "; your input is kept" if input_kept else ""
     what = reason(error)
-    if isinstance(error, QonversionUnreachable) and error.maybe_delivered:
-        # The result is unknown; retrying is safe (idempotency key, or an idempotent call).
-        return f"{what}. It may or may not have gone through{kept} — try again; a retry will not make a duplicate."
+    if write and error.outcome_unknown:
+        then = f" — {unknown_next}" if unknown_next else ""
+        return f"{what}. It may or may not have gone through{kept}{then}."
     if isinstance(error, QonversionAuthError):
         return f"{what}. {outcome}. Ask a team admin to replace the key."
     if isinstance(error, QonversionRateLimited):

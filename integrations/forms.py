@@ -9,6 +9,7 @@ from integrations.catalog import Catalog
 from integrations.log_redaction import redact
 from integrations.models import Platform
 from integrations.qonversion import QonversionValidationError
+from qonadmin.text import no_invisible_controls
 
 TITLE_MAX_LENGTH = 255  # the contract's limit on `title`
 
@@ -36,6 +37,7 @@ class IntegrationCreateForm(forms.Form):
         label="Title",
         max_length=TITLE_MAX_LENGTH,
         strip=True,
+        validators=[no_invisible_controls],
         error_messages={
             "required": "Give the integration a title.",
             "max_length": "Keep the title to 255 characters or fewer.",

@@ -125,6 +125,12 @@ class Project(models.Model):
     synced_at = models.DateTimeField(null=True, blank=True, help_text="Last successful refresh from Qonversion")
     sync_attempted_at = models.DateTimeField(null=True, blank=True)
     sync_error = models.TextField(blank=True, help_text="Why the last refresh failed; empty after a success")
+    # Set while one refresh is talking to Qonversion, so others do not pile up behind it.
+    sync_started_at = models.DateTimeField(null=True, blank=True, editable=False)
+    # The circuit breaker (integrations/breaker.py): consecutive failures, and until when
+    # no call is made for this project.
+    upstream_failures = models.PositiveIntegerField(default=0, editable=False)
+    upstream_paused_until = models.DateTimeField(null=True, blank=True, editable=False)
 
     class Meta:
         ordering: ClassVar = ["name"]
@@ -132,6 +138,11 @@ class Project(models.Model):
 
     def __str__(self) -> str:
         return self.name
+
+    @property
+    def upstream_paused(self) -> bool:
+        """Whether the circuit breaker holds calls to Qonversion for this project right now."""
+        return self.upstream_paused_until is not None and self.upstream_paused_until > timezone.now()
 
     def _associated_data(self) -> str:
         return f"project:{self.public_id}:secret_key"
@@ -193,6 +204,10 @@ class Integration(models.Model):
     deleted_by = models.ForeignKey(
         settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
     )
+    # A pause or activate whose outcome is unknown: the state asked for, and when. Shown as
+    # "Waiting for Qonversion to confirm" until a refresh settles it (services.project_sync).
+    pending_active = models.PositiveSmallIntegerField(choices=Status.choices, null=True, blank=True)
+    pending_since = models.DateTimeField(null=True, blank=True)
 
     class Meta:
         constraints: ClassVar = [
@@ -211,10 +226,15 @@ class Integration(models.Model):
     def is_deleted(self) -> bool:
         return self.deleted_at is not None
 
+    @property
+    def pending_status(self) -> Status | None:
+        return Status(self.pending_active) if self.pending_active is not None else None
+
 
 class Outcome(models.TextChoices):
     SUCCESS = "success", "Success"
     FAILURE = "failure", "Failure"
+    UNKNOWN = "unknown", "Unknown"  # Qonversion may have acted on it; it did not say
 
 
 class AuditEventQuerySet(models.QuerySet["AuditEvent"]):

@@ -6,12 +6,16 @@ recorded too (outcome "failure") and re-raised for the view to explain.
 """
 
 import logging
+import time
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
 from enum import StrEnum
 
+from django.conf import settings
 from django.contrib.auth.models import User
 from django.db import IntegrityError, transaction
+from django.db.models import Q
 from django.utils import timezone
 
 from integrations import alerts, audit
@@ -21,6 +25,7 @@ from integrations.explain import reason
 from integrations.log_redaction import redact
 from integrations.models import Integration, Outcome, Project, Status
 from integrations.qonversion import QonversionError, QonversionNotFound, RemoteIntegration
+from qonadmin.text import reveal_bidi_controls
 
 logger = logging.getLogger(__name__)
 
@@ -38,19 +43,25 @@ MIRRORED_FIELDS = (
     "upstream_updated_at",
     "synced_at",
 )
+PENDING_FIELDS = ("pending_active", "pending_since")
+
+
+def shown_upstream_text(text: str) -> str:
+    """Upstream text as the mirror keeps it: secret keys masked, direction controls visible."""
+    return reveal_bidi_controls(redact(text))
 
 
 def _mirror_values(remote: RemoteIntegration, catalog: Catalog | None, now: object) -> dict[str, object]:
     return {
         # Upstream text is stored as shown: with anything that looks like a secret key masked.
-        "title": redact(remote.title),
+        "title": shown_upstream_text(remote.title)[:255],
         "provider_name": remote.provider_name,
         "provider_slug": catalog.slug_for_title(remote.provider_name) if catalog else "",
         "platform": remote.target_platform,
         "active": remote.active,
         "last_delivery_at": remote.last_delivery_at,
         "last_error_at": remote.last_error_at,
-        "last_error_message": redact(remote.last_error_message or ""),
+        "last_error_message": shown_upstream_text(remote.last_error_message or ""),
         "delivery_error_count": remote.delivery_error_count,
         "upstream_created_at": remote.created_at,
         "upstream_updated_at": remote.updated_at,
@@ -73,7 +84,8 @@ def _upstream_failure(
     audit.record(
         action=action,
         actor=actor,
-        outcome=Outcome.FAILURE,
+        # Unknown: Qonversion may have acted on it (lost answer, 5xx, unreadable answer).
+        outcome=Outcome.UNKNOWN if error.outcome_unknown else Outcome.FAILURE,
         project=project,
         target_type="integration",
         target_id=target_id,
@@ -150,6 +162,17 @@ class SyncResult:
     removed: int
     total: int
     newly_broken: int = 0
+    # Another refresh of this project was already talking to Qonversion: this one
+    # made no call and changed nothing (the other one's result will show).
+    skipped: bool = False
+
+
+def _claim_sync(project: Project, now: datetime) -> bool:
+    """Mark `project` as being refreshed, unless another refresh is at it right now.
+    A claim older than the bound on waiting is from a refresh that died: taken over."""
+    stale = now - timedelta(seconds=settings.QONVERSION_DEADLINE_SECONDS + 5)
+    unclaimed = Q(sync_started_at__isnull=True) | Q(sync_started_at__lt=stale)
+    return bool(Project.objects.filter(unclaimed, pk=project.pk).update(sync_started_at=now))
 
 
 def project_sync(*, project: Project) -> SyncResult:
@@ -158,8 +181,31 @@ def project_sync(*, project: Project) -> SyncResult:
     New upstream records are added, changed ones updated, and records that are no
     longer listed are marked deleted. A failure is kept on the project (shown as
     "Could not refresh…") and re-raised; the last known rows stay as they were.
+    Only one refresh of a project talks to Qonversion at a time; others return at once
+    (`skipped`) instead of queueing behind a slow Qonversion.
     """
     attempted_at = fetched_at = timezone.now()
+    if not _claim_sync(project, attempted_at):
+        return SyncResult(added=0, updated=0, removed=0, total=0, skipped=True)
+    try:
+        return _sync_claimed(project, attempted_at=attempted_at, fetched_at=fetched_at)
+    finally:
+        Project.objects.filter(pk=project.pk, sync_started_at=attempted_at).update(sync_started_at=None)
+
+
+def _settle_pending(row: Integration, remote: RemoteIntegration, now: datetime) -> dict[str, object]:
+    """A change waiting for confirmation is settled when the list shows the state asked
+    for, or, failing that, once the confirmation window has passed (then the listed
+    state is what holds)."""
+    if row.pending_active is None:
+        return {}
+    window = timedelta(seconds=settings.QONADMIN_CONFIRM_WINDOW_SECONDS)
+    if remote.active == row.pending_active or row.pending_since is None or row.pending_since < now - window:
+        return {"pending_active": None, "pending_since": None}
+    return {}
+
+
+def _sync_claimed(project: Project, *, attempted_at: datetime, fetched_at: datetime) -> SyncResult:
     try:
         remote_items = client_for_project(project).list_integrations()
         try:
@@ -199,13 +245,14 @@ def project_sync(*, project: Project) -> SyncResult:
                 newly_broken.append(row)
             if not values["provider_slug"]:
                 values["provider_slug"] = row.provider_slug  # keep what we knew at create time
+            values.update(_settle_pending(row, remote, now))
             # Write only rows that changed, so a quiet sync is a handful of queries.
             if any(getattr(row, name) != value for name, value in values.items() if name != "synced_at"):
                 for name, value in values.items():
                     setattr(row, name, value)
                 to_update.append(row)
         Integration.objects.bulk_create(to_create, batch_size=500)
-        Integration.objects.bulk_update(to_update, MIRRORED_FIELDS, batch_size=500)
+        Integration.objects.bulk_update(to_update, (*MIRRORED_FIELDS, *PENDING_FIELDS), batch_size=500)
         # Not listed: gone upstream, unless created here after our list was taken.
         gone = [row.pk for row in existing.values() if row.deleted_at is None and row.synced_at <= fetched_at]
         if gone:
@@ -227,6 +274,34 @@ def project_sync(*, project: Project) -> SyncResult:
 # ---- status ----------------------------------------------------------------------------
 
 
+class AwaitingConfirmation(QonversionError):
+    """The opposite change of this integration is still waiting for Qonversion to confirm
+    it. Refused, so that a late answer to the first cannot undo the second."""
+
+
+def awaiting_confirmation(integration: Integration, *, now: datetime | None = None) -> bool:
+    """Whether a pause or activate of `integration` with an unknown outcome may still land."""
+    if integration.pending_active is None or integration.pending_since is None:
+        return False
+    window = timedelta(seconds=settings.QONADMIN_CONFIRM_WINDOW_SECONDS)
+    return integration.pending_since >= (now or timezone.now()) - window
+
+
+def _refuse_opposite_of_pending(integration: Integration, wanted: Status) -> None:
+    pending = integration.pending_status
+    if pending is None or pending == wanted or integration.pending_since is None:
+        return  # nothing pending, or a retry of the same change (harmless: setting a state is idempotent)
+    if not awaiting_confirmation(integration):
+        return  # too long ago to land now: the listed state holds
+    asked = pending.label.lower()
+    settled_by = integration.pending_since + timedelta(seconds=settings.QONADMIN_CONFIRM_WINDOW_SECONDS)
+    raise AwaitingConfirmation(
+        f"Qonversion has not confirmed the earlier change to {asked} "
+        f"(asked at {integration.pending_since:%H:%M} UTC); change it again once a refresh shows the outcome, "
+        f"at the latest after {settled_by:%H:%M} UTC"
+    )
+
+
 def _mark_gone_upstream(integration: Integration) -> None:
     """Qonversion answered 404: the integration no longer exists there."""
     now = timezone.now()
@@ -234,16 +309,32 @@ def _mark_gone_upstream(integration: Integration) -> None:
     integration.deleted_at = integration.deleted_at or now
 
 
+def _mark_pending(integration: Integration, wanted: Status) -> None:
+    """Qonversion may or may not have applied the change: say so on the row until a
+    refresh settles it."""
+    now = timezone.now()
+    Integration.objects.filter(pk=integration.pk).update(pending_active=wanted, pending_since=now)
+    integration.pending_active, integration.pending_since = wanted, now
+
+
 def integration_set_status(
-    *, integration: Integration, actor: User, active: bool, ip: str | None = None
+    *,
+    integration: Integration,
+    actor: User,
+    active: bool,
+    ip: str | None = None,
+    deadline_seconds: float | None = None,
 ) -> Integration:
     """Pause (active=False) or activate (active=True) upstream, then mirror what
     Qonversion reports — never the state we merely asked for."""
     project = integration.project
     action = "integration.activate" if active else "integration.pause"
     before = integration.active
+    wanted = Status.ACTIVE if active else Status.PAUSED
+    _refuse_opposite_of_pending(integration, wanted)
     try:
-        remote = client_for_project(project).set_status(integration.qonversion_id, active=active)
+        client = client_for_project(project, deadline_seconds=deadline_seconds)
+        remote = client.set_status(integration.qonversion_id, active=active)
     except QonversionError as error:
         _upstream_failure(
             action=action,
@@ -257,9 +348,12 @@ def integration_set_status(
         )
         if isinstance(error, QonversionNotFound):
             _mark_gone_upstream(integration)
+        elif error.outcome_unknown:
+            _mark_pending(integration, wanted)
         raise
     values = _mirror_values(remote, cached_catalog(project), timezone.now())
     values["provider_slug"] = values["provider_slug"] or integration.provider_slug
+    values.update(pending_active=None, pending_since=None)  # Qonversion answered: nothing is pending
     with transaction.atomic():
         for name, value in values.items():
             setattr(integration, name, value)
@@ -282,7 +376,9 @@ def integration_set_status(
 # ---- delete ----------------------------------------------------------------------------
 
 
-def integration_delete(*, integration: Integration, actor: User, ip: str | None = None) -> Integration:
+def integration_delete(
+    *, integration: Integration, actor: User, ip: str | None = None, deadline_seconds: float | None = None
+) -> Integration:
     """Soft-delete upstream (the id is never reused), then mark the mirror row deleted.
 
     If Qonversion no longer has it (404), the outcome the user wanted already holds:
@@ -290,7 +386,7 @@ def integration_delete(*, integration: Integration, actor: User, ip: str | None 
     project = integration.project
     already_gone = False
     try:
-        client_for_project(project).delete_integration(integration.qonversion_id)
+        client_for_project(project, deadline_seconds=deadline_seconds).delete_integration(integration.qonversion_id)
     except QonversionNotFound:
         already_gone = True
     except QonversionError as error:
@@ -343,24 +439,52 @@ def bulk_would_change(integration: Integration, action: BulkAction) -> bool:
     return True
 
 
+@dataclass(frozen=True)
+class BulkStep:
+    """What one step of a bulk action did, and the rows it had no time left for."""
+
+    outcomes: list[BulkOutcome] = field(default_factory=list)
+    remaining: list[Integration] = field(default_factory=list)
+
+
+# A row is only started with at least this much of the step left.
+MIN_ROW_SECONDS = 1.0
+
+
 def integrations_bulk_apply(
-    *, integrations: Sequence[Integration], actor: User, action: BulkAction, ip: str | None = None
-) -> list[BulkOutcome]:
-    """Apply one action to each integration in turn; one failure does not stop the rest."""
-    outcomes = []
-    for integration in integrations:
+    *,
+    integrations: Sequence[Integration],
+    actor: User,
+    action: BulkAction,
+    ip: str | None = None,
+    step_seconds: float | None = None,
+) -> BulkStep:
+    """Apply one action to each integration in turn, for at most `step_seconds` (the
+    bound on waiting): one failure does not stop the rest, and rows not reached in time
+    are returned as `remaining` for the next step. The first row is always tried."""
+    ends = time.monotonic() + (step_seconds or settings.QONADMIN_BULK_STEP_SECONDS)
+    step = BulkStep()
+    for index, integration in enumerate(integrations):
+        left = ends - time.monotonic()
+        if index and left < MIN_ROW_SECONDS:
+            step.remaining.extend(integrations[index:])
+            break
         if not bulk_would_change(integration, action):
-            outcomes.append(BulkOutcome(integration=integration, changed=False))
+            step.outcomes.append(BulkOutcome(integration=integration, changed=False))
             continue
         try:
             if action is BulkAction.DELETE:
-                integration_delete(integration=integration, actor=actor, ip=ip)
+                integration_delete(integration=integration, actor=actor, ip=ip, deadline_seconds=max(left, 1.0))
             else:
                 integration_set_status(
-                    integration=integration, actor=actor, active=action is BulkAction.ACTIVATE, ip=ip
+                    integration=integration,
+                    actor=actor,
+                    active=action is BulkAction.ACTIVATE,
+                    ip=ip,
+                    deadline_seconds=max(left, 1.0),
                 )
         except QonversionError as error:
-            outcomes.append(BulkOutcome(integration=integration, changed=False, error=error))
+            step.outcomes.append(BulkOutcome(integration=integration, changed=False, error=error))
         else:
-            outcomes.append(BulkOutcome(integration=integration, changed=True))
-    return outcomes
+            step.outcomes.append(BulkOutcome(integration=integration, changed=True))
+    return step

@@ -6,6 +6,7 @@ from django import forms
 
 from integrations.log_redaction import KEY_CHARACTERS
 from integrations.models import PRODUCTION_KEY_PREFIX, SANDBOX_KEY_PREFIX, Role
+from qonadmin.text import no_invisible_controls
 
 ROLE_HELP = (
     "Viewer: sees. Member: also creates, pauses and deletes integrations. "
@@ -45,13 +46,8 @@ class SecretKeyField(forms.CharField):
         return key
 
 
-def no_control_characters(value: str) -> None:
-    if any(ord(character) < 32 or ord(character) == 127 for character in value):
-        raise forms.ValidationError("Use letters, digits, spaces and punctuation only (no line breaks or tabs).")
-
-
 class ProjectCreateForm(forms.Form):
-    name = forms.CharField(label="Name", max_length=100, strip=True, validators=[no_control_characters])
+    name = forms.CharField(label="Name", max_length=100, strip=True, validators=[no_invisible_controls])
     secret_key = SecretKeyField()
 
 

@@ -39,6 +39,7 @@ urlpatterns = [
     path("teams/<slug:team_slug>/delete/", project_admin.team_delete_view, name="team_delete"),
     path("projects/<int:project_id>/", projects.project_detail, name="project_detail"),
     path("projects/<int:project_id>/refresh/", projects.project_refresh, name="project_refresh"),
+    path("projects/<int:project_id>/try-now/", projects.project_try_now, name="project_try_now"),
     path("projects/<int:project_id>/settings/", project_admin.project_settings, name="project_settings"),
     path("projects/<int:project_id>/settings/key/", project_admin.project_key, name="project_key"),
     path("projects/<int:project_id>/settings/delete/", project_admin.project_delete_view, name="project_delete"),

@@ -4,6 +4,7 @@ A value that is present but malformed stops start-up with a message naming the
 variable: a typo in production must not silently fall back to a default.
 """
 
+import math
 import os
 
 from django.core.exceptions import ImproperlyConfigured
@@ -59,6 +60,8 @@ def env_float(name: str, default: float, *, minimum: float = 0.0) -> float:
         number = float(value)
     except ValueError:
         raise ImproperlyConfigured(f"{name} must be a number, not {value!r}") from None
+    if not math.isfinite(number):
+        raise ImproperlyConfigured(f"{name} must be a finite number, not {value!r}")
     if number < minimum:
         raise ImproperlyConfigured(f"{name} must be at least {minimum}, not {number}")
     return number

@@ -60,6 +60,7 @@ MIDDLEWARE = [
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     "django_otp.middleware.OTPMiddleware",
+    "qonadmin.middleware.NoStoreWhenSignedInMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "django_htmx.middleware.HtmxMiddleware",
@@ -214,8 +215,21 @@ QONVERSION_CONNECT_TIMEOUT = env_float("QONVERSION_CONNECT_TIMEOUT", 3.05, minim
 QONVERSION_READ_TIMEOUT = env_float("QONVERSION_READ_TIMEOUT", 10.0, minimum=0.1)
 QONVERSION_MAX_RETRIES = env_int("QONVERSION_MAX_RETRIES", 2)
 QONVERSION_BACKOFF_SECONDS = env_float("QONVERSION_BACKOFF_SECONDS", 0.5)
-# No retry starts after this; keeps a request within gunicorn's 60 s timeout.
-QONVERSION_DEADLINE_SECONDS = env_float("QONVERSION_DEADLINE_SECONDS", 25.0, minimum=1.0)
+# The bound on waiting: one call to Qonversion, all attempts, waits and timeouts
+# together, never takes longer than this. No page or action waits on Qonversion longer.
+QONVERSION_DEADLINE_SECONDS = env_float("QONVERSION_DEADLINE_SECONDS", 10.0, minimum=1.0)
+# Circuit breaker per project: after this many consecutive failures (no connection,
+# timeout, 5xx), stop calling Qonversion for the project for a cool-off that doubles
+# while it keeps failing, up to the maximum.
+QONADMIN_BREAKER_FAILURES = env_int("QONADMIN_BREAKER_FAILURES", 5, minimum=1)
+QONADMIN_BREAKER_COOLOFF_SECONDS = env_int("QONADMIN_BREAKER_COOLOFF_SECONDS", 30, minimum=1)
+QONADMIN_BREAKER_MAX_COOLOFF_SECONDS = env_int("QONADMIN_BREAKER_MAX_COOLOFF_SECONDS", 600, minimum=1)
+# A pause or activate whose outcome is unknown (lost answer, timeout, 5xx) waits this long
+# for a refresh to show the asked-for state before the listed state is taken as final.
+QONADMIN_CONFIRM_WINDOW_SECONDS = env_int("QONADMIN_CONFIRM_WINDOW_SECONDS", 120, minimum=1)
+# A bulk action works through rows for at most this long per request, then reports
+# progress and continues in the next request.
+QONADMIN_BULK_STEP_SECONDS = env_float("QONADMIN_BULK_STEP_SECONDS", 10.0, minimum=1.0)
 # How old the local mirror of a project may get before opening its page refreshes it.
 QONADMIN_SYNC_MAX_AGE_SECONDS = env_int("QONADMIN_SYNC_MAX_AGE_SECONDS", 30)
 QONADMIN_META_CACHE_SECONDS = env_int("QONADMIN_META_CACHE_SECONDS", 3600)

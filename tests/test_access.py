@@ -33,6 +33,7 @@ ROUTES: dict[str, dict[str, str]] = {
     "team_security": {"GET": OWNER, "POST": OWNER},
     "project_detail": {"GET": VIEW},
     "project_refresh": {"POST": VIEW},  # refreshes the mirror; viewers may
+    "project_try_now": {"POST": VIEW},  # ends the breaker's cool-off, then refreshes
     "project_settings": {"GET": ADMIN},
     "project_key": {"POST": ADMIN},
     "project_delete": {"POST": ADMIN},

@@ -48,7 +48,7 @@ def test_it_applies_row_by_row_and_one_failure_does_not_stop_the_rest(
     assert "Pause: 1 of 3 failed" in html
     assert re.search(rf'data-bulk-result="{three_active[0].pk}">\s*<strong>Active 0</strong>: Paused', html)
     failed = rf'data-bulk-result="{broken.pk}">\s*<strong>Active 1</strong>: <span role="alert">'
-    assert re.search(failed + r"Qonversion had an internal error \(503\)", html)
+    assert re.search(failed + r"Qonversion had an internal error \(503\)\. It may or may not have gone through", html)
     assert re.search(rf'data-bulk-result="{three_active[2].pk}">\s*<strong>Active 2</strong>: Paused', html)
     states = {i.title: i.active for i in Integration.objects.all()}
     assert states == {"Active 0": Status.PAUSED, "Active 1": Status.ACTIVE, "Active 2": Status.PAUSED}
@@ -56,7 +56,9 @@ def test_it_applies_row_by_row_and_one_failure_does_not_stop_the_rest(
     assert 'id="integration-list" aria-labelledby="integrations-heading" hx-swap-oob="true"' in html
     assert html.count('id="status-chips"') == 1  # swapped once
     assert AuditEvent.objects.filter(action="integration.pause", outcome="success").count() == 2
-    assert AuditEvent.objects.filter(action="integration.pause", outcome="failure").count() == 1
+    # A 5xx may come after Qonversion made the change: recorded as unknown, and the row waits.
+    assert AuditEvent.objects.filter(action="integration.pause", outcome="unknown").count() == 1
+    assert Integration.objects.get(pk=broken.pk).pending_status == Status.PAUSED
 
 
 @pytest.mark.django_db

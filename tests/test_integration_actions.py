@@ -97,14 +97,15 @@ def test_a_failed_action_keeps_the_old_state_and_says_why(project: Project, owne
         method="POST", path_prefix=f"/v4/integrations/{integration.qonversion_id}/status", status=503, times=3
     )
     html = owner_client.post(status_url(integration), {"active": "0"}, **HTMX).content.decode()
+    # A 5xx may come after the change was made: the row keeps what Qonversion last reported
+    # and says it waits for a refresh to confirm, rather than "not changed".
     assert badge(html) == "Active"
-    assert re.search(
-        r'class="row-error" role="alert">Qonversion had an internal error \(503\)\. The integration was not changed',
-        html,
-    )
+    assert "Waiting for Qonversion to confirm: paused" in html
+    assert re.search(r'class="row-error" role="alert">Qonversion had an internal error \(503\)\. It may or may', html)
+    assert "not changed" not in html
     integration.refresh_from_db()
     assert integration.active == Status.ACTIVE
-    failure = AuditEvent.objects.get(action="integration.pause", outcome="failure")
+    failure = AuditEvent.objects.get(action="integration.pause", outcome="unknown")
     assert failure.detail["upstream"]["status"] == 503
     assert failure.detail["request"] == {"status": 0}
 
@@ -178,7 +179,7 @@ def test_delete_removes_the_row_and_the_deleted_filter_shows_who(project: Projec
 @pytest.mark.django_db
 def test_a_failed_delete_keeps_the_row(project: Project, owner, owner_client, sandbox):
     integration = make_integration(project, owner, "Stays")
-    sandbox.add_fault(method="DELETE", status=500, times=3)
+    sandbox.add_fault(method="DELETE", status=422, times=1)
     html = owner_client.post(delete_url(integration), **HTMX).content.decode()
     assert f'id="integration-{integration.pk}"' in html
     assert "Nothing was deleted" in html

@@ -85,12 +85,18 @@ def test_it_shows_every_state_with_its_details(project: Project, owner, owner_cl
 
 
 @pytest.mark.django_db
-def test_it_syncs_on_first_open(project: Project, owner_client: Client, sandbox: SandboxControl):
+def test_the_first_open_shows_the_page_at_once_and_loads_the_list_after(
+    project: Project, owner_client: Client, sandbox: SandboxControl
+):
     sandbox.create_external(
         key=SANDBOX_KEY, title="Made elsewhere", integration="mixpanel", target_platform="iOS", active=1
     )
     html = owner_client.get(page_url(project)).content.decode()
-    assert "Made elsewhere" in html
+    assert "Loading from Qonversion…" in html
+    assert 'hx-trigger="load, qonadmin:poll from:body' in html
+    assert not [r for r in sandbox.requests() if r["path"] == "/v4/integrations"]  # the page did not wait
+    listed = owner_client.post(refresh_url(project), **HTMX).content.decode()
+    assert "Made elsewhere" in listed
     project.refresh_from_db()
     assert project.synced_at is not None
 
@@ -99,10 +105,10 @@ def test_it_syncs_on_first_open(project: Project, owner_client: Client, sandbox:
 def test_a_stale_page_asks_for_a_refresh_on_load_and_a_fresh_one_does_not(project: Project, owner_client: Client):
     project_sync(project=project)
     fresh = owner_client.get(page_url(project)).content.decode()
-    assert 'hx-trigger="qonadmin:poll from:body"' in fresh
+    assert 'hx-trigger="qonadmin:poll from:body, qonadmin:reconcile from:body"' in fresh
     Project.objects.filter(pk=project.pk).update(synced_at=timezone.now() - timedelta(seconds=31))
     stale = owner_client.get(page_url(project)).content.decode()
-    assert 'hx-trigger="load, qonadmin:poll from:body"' in stale
+    assert 'hx-trigger="load, qonadmin:poll from:body, qonadmin:reconcile from:body"' in stale
 
 
 @pytest.mark.django_db
@@ -122,7 +128,7 @@ def test_refresh_picks_up_upstream_changes(project: Project, owner, owner_client
     assert badge(row) == "Error"
     assert "Rate limited by provider (429)" in row
     # After a refresh the list does not ask for another one on load.
-    assert 'hx-trigger="qonadmin:poll from:body"' in html
+    assert 'hx-trigger="qonadmin:poll from:body, qonadmin:reconcile from:body"' in html
 
 
 @pytest.mark.django_db

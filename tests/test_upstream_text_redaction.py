@@ -44,7 +44,7 @@ def test_an_upstream_error_echoing_the_key_is_masked_in_the_audit_log_csv_and_ad
     html = owner_client.post(create, data, **HTMX).content.decode()
     assert_keyless(html, "the create form's message")
 
-    event = AuditEvent.objects.get(action="integration.create", outcome="failure")
+    event = AuditEvent.objects.get(action="integration.create", outcome="unknown")
     assert_keyless(str(event.detail), "the stored audit detail")
     assert "test_sk_[redacted]" in event.detail["upstream"]["message"]
 

@@ -11,7 +11,7 @@ from integrations.access import Action, get_project_for_user
 from integrations.explain import explain
 from integrations.models import Integration
 from integrations.selectors import integrations_by_ids
-from integrations.services import BulkAction, bulk_would_change, integrations_bulk_apply
+from integrations.services import BulkAction, BulkOutcome, bulk_would_change, integrations_bulk_apply
 from integrations.views.helpers import HtmxHttpRequest, client_ip, current_filters, signed_in_user
 from integrations.views.projects import PAGE, full_page_context, project_context
 
@@ -61,20 +61,45 @@ def integration_bulk(request: HtmxHttpRequest, project_id: int) -> HttpResponse:
             request, template, {**context, "bulk_lines": lines, "bulk_changing": changing, "bulk_step": "preview"}
         )
 
-    outcomes = integrations_bulk_apply(
+    # A step is bounded in time (QONADMIN_BULK_STEP_SECONDS); rows it had no time for are
+    # carried by the next step, which htmx starts by itself (a button without JavaScript).
+    step = integrations_bulk_apply(
         integrations=integrations, actor=signed_in_user(request), action=action, ip=client_ip(request)
     )
-    lines = []
-    for outcome in outcomes:
-        if outcome.error is not None:
-            lines.append(BulkLine(outcome.integration, explain(outcome.error, outcome="Not changed"), ok=False))
-        elif outcome.changed:
-            lines.append(BulkLine(outcome.integration, PAST_TENSE[action]))
-        else:
-            lines.append(BulkLine(outcome.integration, f"{UNCHANGED[action]}: no change", changes=False))
+    lines = [_result_line(outcome, action) for outcome in step.outcomes]
+    earlier_done = _count(request, "done")
+    total = max(_count(request, "total"), earlier_done + len(integrations))
+    failed = _count(request, "failed") + sum(not line.ok for line in lines)
+    continuing = bool(request.htmx) and "total" in request.POST
     # The list is rendered again with what Qonversion now reports for every row.
     # With HTMX the panel brings the list (and chip counts) along out of band.
     oob = bool(request.htmx)
     context = page_context(project, access, filters, bulk_action=action, chips_oob=oob, list_oob=oob)
-    failed = sum(not line.ok for line in lines)
-    return render(request, template, {**context, "bulk_lines": lines, "bulk_failed": failed, "bulk_step": "done"})
+    step_context = {
+        **context,
+        "bulk_lines": lines,
+        "bulk_failed": failed,
+        "bulk_step": "done",
+        "bulk_total": total,
+        "bulk_done": earlier_done + len(step.outcomes),
+        "bulk_remaining": step.remaining,
+        "bulk_continuing": continuing,
+    }
+    return render(request, f"{PAGE}#bulk-step" if continuing else template, step_context)
+
+
+def _result_line(outcome: BulkOutcome, action: BulkAction) -> BulkLine:
+    if outcome.error is not None:
+        text = explain(
+            outcome.error, outcome="Not changed", unknown_next="waiting for Qonversion to confirm; refresh to check"
+        )
+        return BulkLine(outcome.integration, text, ok=False)
+    if outcome.changed:
+        return BulkLine(outcome.integration, PAST_TENSE[action])
+    return BulkLine(outcome.integration, f"{UNCHANGED[action]}: no change", changes=False)
+
+
+def _count(request: HtmxHttpRequest, name: str) -> int:
+    """A progress counter carried by a continuing step (display only; garbage counts as 0)."""
+    value = request.POST.get(name, "")
+    return int(value) if value.isascii() and value.isdigit() and len(value) <= 6 else 0

@@ -70,7 +70,11 @@ def integration_status(request: HtmxHttpRequest, project_id: int, integration_id
         if request.htmx:
             return _row_response(request, project, integration, access=access, row_removed=True)
     except QonversionError as error:
-        message = explain(error, outcome="The integration was not changed")
+        message = explain(
+            error,
+            outcome="The integration was not changed",
+            unknown_next="it is marked “Waiting for Qonversion to confirm” until a refresh shows the outcome",
+        )
         if request.htmx:
             # The row keeps the state Qonversion last reported, with the reason beside it.
             return _row_response(request, project, integration, access=access, row_error=message)
@@ -99,7 +103,9 @@ def integration_delete_view(request: HtmxHttpRequest, project_id: int, integrati
     try:
         integration_delete(integration=integration, actor=signed_in_user(request), ip=client_ip(request))
     except QonversionError as error:
-        message = explain(error, outcome="Nothing was deleted")
+        message = explain(
+            error, outcome="Nothing was deleted", unknown_next="refresh the list to see whether it is gone"
+        )
         if request.htmx:
             return _row_response(request, project, integration, access=access, row_error=message)
         messages.error(request, f"“{integration.title}”: {message}")

@@ -7,6 +7,7 @@ from django.contrib.auth.decorators import login_required
 from django.http import HttpResponse
 from django.shortcuts import redirect, render
 from django.views.decorators.http import require_http_methods
+from django_htmx.http import trigger_client_event
 
 from integrations.access import Action, get_project_for_user
 from integrations.catalog import get_catalog
@@ -19,6 +20,11 @@ from integrations.views.projects import PAGE, project_context
 
 FORM_PAGE = "integrations/integration_create.html"
 NOTHING_CREATED = "Nothing was created"
+# Qonversion may have created it: the same form (same submission key) finishes it safely.
+MAY_HAVE_CREATED = (
+    "press Create again to finish: this form's key makes Qonversion create it at most once. "
+    "The list is refreshed to show it if it was created"
+)
 EARLIER_ATTEMPT = (
     "Qonversion already handled an earlier attempt of this form, which may have created the integration. "
     "Refresh the list to check; creating again now makes a new one."
@@ -35,7 +41,7 @@ def integration_create_view(request: HtmxHttpRequest, project_id: int) -> HttpRe
     try:
         catalog = get_catalog(project)
     except QonversionError as error:
-        message = explain(error, outcome="The form cannot be shown without it")
+        message = explain(error, outcome="The form cannot be shown without it", write=False)
         return render(
             request, form_template, {**context, "catalog_error": f"Could not load the provider list: {message}"}
         )
@@ -68,8 +74,14 @@ def integration_create_view(request: HtmxHttpRequest, project_id: int) -> HttpRe
     except QonversionError as error:
         # Field-level refusals go under their fields; anything else above the buttons.
         matched = isinstance(error, QonversionValidationError) and form.add_upstream_errors(error)
-        upstream_error = "" if matched else explain(error, outcome=NOTHING_CREATED, input_kept=True)
-        return render(request, form_template, {**context, "form": form, "upstream_error": upstream_error})
+        upstream_error = (
+            "" if matched else explain(error, outcome=NOTHING_CREATED, input_kept=True, unknown_next=MAY_HAVE_CREATED)
+        )
+        response = render(request, form_template, {**context, "form": form, "upstream_error": upstream_error})
+        if error.outcome_unknown and request.htmx:
+            # Reconcile: the list asks Qonversion what exists now (in its own request).
+            trigger_client_event(response, "qonadmin:reconcile")
+        return response
 
     confirmation = (
         f"Created “{integration.title}” ({integration.provider_name}, {integration.platform}). It starts paused."

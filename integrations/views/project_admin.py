@@ -18,7 +18,7 @@ from integrations.views.helpers import client_ip, signed_in_user
 def _key_problem(error: QonversionError) -> str:
     if isinstance(error, QonversionAuthError):
         return f"Qonversion rejected this key ({error.status} {error.code}). Check that it is the project's secret key."
-    return explain(error, outcome="Nothing was saved") + " Enter the key again."
+    return explain(error, outcome="Nothing was saved", write=False) + " Enter the key again."
 
 
 @sensitive_post_parameters("secret_key")

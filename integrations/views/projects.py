@@ -1,6 +1,5 @@
 """A project's integrations: the list with its filters, and its refresh from Qonversion."""
 
-import contextlib
 from dataclasses import dataclass
 from datetime import timedelta
 
@@ -13,6 +12,7 @@ from django.urls import reverse
 from django.utils import timezone
 from django.views.decorators.http import require_GET, require_POST
 
+from integrations import breaker
 from integrations.access import Action, TeamAccess, get_project_for_user
 from integrations.explain import explain
 from integrations.filters import IntegrationFilters
@@ -86,14 +86,19 @@ def project_detail(request: HtmxHttpRequest, project_id: int) -> HttpResponse:
     if request.htmx and not request.htmx.history_restore_request:
         # A filter change: only the list (and its chips) is replaced.
         return render(request, f"{PAGE}#integration-list", project_context(project, access, filters, chips_oob=True))
-    if project.synced_at is None:
-        # Never synced: there is nothing to show yet, so fetch before rendering.
-        with contextlib.suppress(QonversionError):  # the page shows project.sync_error in its banner
-            project_sync(project=project)
-    # Otherwise the page shows the mirror at once; if it is stale, the page asks for
-    # a refresh as soon as it loads (hx-trigger="load"), so a slow Qonversion never
-    # delays the first paint.
+    # The page never waits on Qonversion: it shows the mirror (or "Loading…" before the
+    # first refresh) at once and, when stale, asks for a refresh as soon as it loads
+    # (hx-trigger="load"), in a request of its own that is bounded like every call.
     return render(request, PAGE, full_page_context(project, access, filters, refresh_on_load=sync_is_stale(project)))
+
+
+@login_required
+@require_POST
+def project_try_now(request: HtmxHttpRequest, project_id: int) -> HttpResponse:
+    """End the circuit breaker's cool-off for this project and refresh at once."""
+    project, _ = get_project_for_user(request.user, project_id, Action.VIEW)
+    breaker.try_now(project)
+    return project_refresh(request, project_id)
 
 
 @login_required
@@ -102,15 +107,15 @@ def project_refresh(request: HtmxHttpRequest, project_id: int) -> HttpResponse:
     project, access = get_project_for_user(request.user, project_id, Action.VIEW)
     filters = IntegrationFilters.from_query(request.GET)
     try:
-        project_sync(project=project)
+        result = project_sync(project=project)
     except QonversionError as error:
         if not request.htmx:
-            messages.error(
-                request, f"Could not refresh from Qonversion: {explain(error, outcome='Showing the last known data')}"
-            )
+            why = explain(error, outcome="Showing the last known data", write=False)
+            messages.error(request, f"Could not refresh from Qonversion: {why}")
     else:
         if not request.htmx:
-            messages.success(request, "Refreshed from Qonversion.")
+            done = "Another refresh of this project is under way" if result.skipped else "Refreshed from Qonversion"
+            messages.success(request, f"{done}.")
     if request.htmx:
         return render(request, f"{PAGE}#integration-list", project_context(project, access, filters, chips_oob=True))
     return redirect(project_url(project, filters))

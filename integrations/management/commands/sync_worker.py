@@ -55,6 +55,8 @@ class Command(BaseCommand):
         due = Project.objects.select_related("team").filter(synced_at__isnull=True) | Project.objects.select_related(
             "team"
         ).filter(synced_at__lt=cutoff)
+        # Projects whose circuit breaker is open are left alone until their next try.
+        due = due.exclude(upstream_paused_until__gt=timezone.now())
         refreshed = failed = 0
         for project in due.order_by(F("synced_at").asc(nulls_first=True)):
             if self.stopping:
