@@ -15,7 +15,7 @@ RUN groupadd --system --gid 10001 qonadmin \
 COPY requirements.txt .
 RUN pip install --no-cache-dir -r requirements.txt
 
-COPY manage.py ./
+COPY manage.py gunicorn.conf.py ./
 COPY qonadmin ./qonadmin
 COPY integrations ./integrations
 COPY accounts ./accounts
@@ -35,4 +35,5 @@ HEALTHCHECK --interval=30s --timeout=5s --start-period=20s \
   CMD ["python", "-c", "import os, urllib.request as u; host = os.environ['DJANGO_ALLOWED_HOSTS'].split(',')[0]; u.urlopen(u.Request('http://127.0.0.1:8000/healthz', headers={'Host': host}), timeout=4)"]
 
 # Migrations run as a separate step before a rollout: `docker run … python manage.py migrate`.
-CMD ["gunicorn", "qonadmin.wsgi:application", "--bind", "0.0.0.0:8000", "--workers", "3", "--threads", "4", "--timeout", "60", "--access-logfile", "-"]
+# Workers, threads and timeout: gunicorn.conf.py (WEB_CONCURRENCY, GUNICORN_THREADS).
+CMD ["gunicorn", "qonadmin.wsgi:application", "--config", "gunicorn.conf.py", "--bind", "0.0.0.0:8000", "--access-logfile", "-"]

@@ -58,6 +58,7 @@ check-deploy: $(STAMP)
 
 bench: $(STAMP)
 	$(PY) -m bench
+	$(PY) -m bench.load_under_faults
 
 clean:
 	rm -rf $(VENV) $(LOCAL) staticfiles .pytest_cache .mypy_cache .ruff_cache

@@ -204,3 +204,29 @@ def test_htmx_requests_carry_the_csrf_token_from_the_page(project: Project, owne
         reverse("project_refresh", kwargs={"project_id": project.pk}), HTTP_X_CSRFTOKEN=token, **HTMX
     )
     assert response.status_code == 200
+
+
+GARBAGE_HEADERS = {
+    "HTTP_HX_REQUEST": "true",
+    "HTTP_HX_CURRENT_URL": "http://[::1",
+    "HTTP_HX_TARGET": "\x00;env;",
+    "HTTP_HX_TRIGGER": "{{7*7}}",
+    "HTTP_HX_HISTORY_RESTORE_REQUEST": "maybe",
+    "HTTP_REFERER": "http://[",
+    "HTTP_ACCEPT_LANGUAGE": ";q=nan,,*",
+    "HTTP_USER_AGENT": "\udcff" * 10,
+}
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize(("name", "method"), [(name, method) for name, verbs in ROUTES.items() for method in verbs])
+@pytest.mark.parametrize(
+    "headers", [GARBAGE_HEADERS, {k: v for k, v in GARBAGE_HEADERS.items() if k != "HTTP_HX_REQUEST"}]
+)
+def test_no_route_answers_5xx_to_garbage_headers_and_parameters(
+    targets, owner, sandbox: SandboxControl, name: str, method: str, headers: dict[str, str]
+):
+    client = login(owner)
+    url = url_for(name, targets) + "?next=%3Benv%3B&status=%00&q=" + "x" * 500
+    response = call(client, method, url, **headers)
+    assert response.status_code < 500, (name, method, response.status_code)

@@ -1,0 +1,14 @@
+"""gunicorn settings for qonadmin, used by `make run`, the Docker image and the benchmarks.
+
+A request mostly waits: on the database, and on Qonversion for up to the bound on waiting
+(QONVERSION_DEADLINE_SECONDS, 10 s). Waiting threads cost no CPU, so each worker runs many
+of them: a few slow Qonversion calls must not leave pages that never call it (the team
+overview, the create form) queueing for a free thread.
+"""
+
+import os
+
+workers = int(os.environ.get("WEB_CONCURRENCY", "2"))
+threads = int(os.environ.get("GUNICORN_THREADS", "16"))
+# Well above the bound on waiting (10 s) and a bulk step (10 s): a request this old is stuck.
+timeout = int(os.environ.get("GUNICORN_TIMEOUT", "30"))
