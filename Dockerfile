@@ -16,10 +16,13 @@ COPY requirements.txt .
 RUN pip install --no-cache-dir -r requirements.txt
 
 COPY manage.py gunicorn.conf.py ./
+# The product's apps only: the sandbox and the demo app (seed_demo) stay out of the image.
 COPY qonadmin ./qonadmin
+COPY teams ./teams
+COPY audit ./audit
 COPY integrations ./integrations
+COPY alerts ./alerts
 COPY accounts ./accounts
-COPY sandbox ./sandbox
 COPY templates ./templates
 COPY static ./static
 

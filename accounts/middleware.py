@@ -10,12 +10,12 @@ from django.urls import reverse
 from django_htmx.http import HttpResponseClientRedirect
 
 from accounts.two_factor import confirmed_device
-from integrations.access import TwoFactorRequired
 from qonadmin.http import htmx_current_page, safe_path
+from teams.access import TwoFactorRequired
 
 
 class TwoFactorRequiredMiddleware:
-    """integrations.access raises TwoFactorRequired for a session that has not passed
+    """teams.access raises TwoFactorRequired for a session that has not passed
     a one-time code when the team requires one. Without a device the member goes to
     enrolment, with one to the code step; either way `next` brings them back.
 

@@ -11,8 +11,9 @@ from django_otp.plugins.otp_totp.models import TOTPDevice
 
 from accounts import two_factor
 from accounts.two_factor import CODE_DIGITS, DEVICE_NAME, STEP_SECONDS, SecretMatch
-from integrations.audit import record
-from integrations.models import Outcome, Team
+from audit.models import Outcome
+from audit.services import record
+from teams.models import Team
 
 
 class TwoFactorAlreadyOn(Exception):

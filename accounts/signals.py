@@ -14,9 +14,9 @@ from django.contrib.auth.models import AbstractBaseUser, User
 from django.http import HttpRequest
 from django_otp.plugins.otp_static.models import StaticDevice
 
-from integrations.audit import record
-from integrations.models import AuditEvent, Outcome
-from integrations.views.helpers import client_ip
+from audit.models import AuditEvent, Outcome
+from audit.services import record
+from qonadmin.http import client_ip
 
 USERNAME_LENGTH = 150  # AuditEvent.actor_username
 
@@ -40,7 +40,7 @@ def _user_named(username: str) -> User | None:
 def _record_attempt(*, action: str, attempted: str, request: HttpRequest | None, detail: dict[str, Any]) -> AuditEvent:
     """A failure event whose actor is the account if it exists, else only the name tried.
 
-    integrations.audit.record() takes the name from the user, so an attempt on an
+    audit.services.record() takes the name from the user, so an attempt on an
     unknown username is written here with the same fields record() would fill."""
     user = _user_named(attempted)
     if user is not None:

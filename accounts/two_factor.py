@@ -29,7 +29,7 @@ from django_otp.oath import TOTP
 from django_otp.plugins.otp_static.models import StaticDevice, StaticToken
 from django_otp.plugins.otp_totp.models import TOTPDevice, default_key
 
-from integrations.models import Membership, Team
+from teams.models import Membership, Team
 
 DEVICE_NAME = "Authenticator app"
 CODE_DIGITS = 6

@@ -23,11 +23,11 @@ from django.db import connection  # noqa: E402
 from django.test import Client  # noqa: E402
 from django.test.utils import setup_test_environment  # noqa: E402
 
-from integrations.models import Membership, Project, Role, Team  # noqa: E402
 from integrations.services import integration_create, project_sync  # noqa: E402
 from sandbox.config import SandboxConfig  # noqa: E402
 from sandbox.control_client import SandboxControl  # noqa: E402
 from sandbox.server import running_sandbox  # noqa: E402
+from teams.models import Membership, Project, Role, Team  # noqa: E402
 
 KEY = "test_sk_bench_project_key"
 

@@ -55,7 +55,7 @@ SLOW_SECONDS = 5.0  # a request this slow waited on Qonversion, holding a gunico
 CREATE_USERS = """
 import json
 from django.contrib.auth import get_user_model
-from integrations.models import Membership, Project, Role, Team
+from teams.models import Membership, Project, Role, Team
 
 team = Team.objects.get(slug={team!r})
 for number in range(1, {count} + 1):
@@ -73,8 +73,9 @@ print({marker!r} + json.dumps({{"projects": projects}}))
 SYNC_AND_DUMP = """
 import json
 from integrations import breaker
-from integrations.management.commands.seed_demo import PROJECT_KEYS
-from integrations.models import Integration, Project
+from demo.management.commands.seed_demo import PROJECT_KEYS
+from integrations.models import Integration
+from teams.models import Project
 from integrations.services import project_sync
 
 out = []

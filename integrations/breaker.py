@@ -18,8 +18,8 @@ from django.db import transaction
 from django.db.models import F
 from django.utils import timezone
 
-from integrations.models import Project
 from integrations.qonversion import QonversionError, QonversionServerError, QonversionUnreachable
+from teams.models import Project
 
 logger = logging.getLogger(__name__)
 

@@ -11,8 +11,8 @@ from django.conf import settings
 from django.core.cache import cache
 
 from integrations.clients import client_for_project
-from integrations.models import Project
 from integrations.qonversion import Provider, ProviderCategory
+from teams.models import Project
 
 
 @dataclass(frozen=True)

@@ -8,8 +8,6 @@ from django.conf import settings
 from django.views.decorators.debug import sensitive_variables
 
 from integrations import breaker
-from integrations.crypto import DecryptionError
-from integrations.models import Project
 from integrations.qonversion import (
     ProviderCategory,
     QonversionClient,
@@ -17,6 +15,8 @@ from integrations.qonversion import (
     RemoteIntegration,
     RetryPolicy,
 )
+from teams.crypto import DecryptionError
+from teams.models import Project
 
 
 class ProjectKeyUnreadable(QonversionError):

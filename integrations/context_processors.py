@@ -5,8 +5,9 @@ from typing import Any
 from django.http import HttpRequest
 from django.utils.functional import SimpleLazyObject
 
-from integrations.access import session_is_verified
-from integrations.models import Integration, Status, Team
+from integrations.models import Integration, Status
+from teams.access import session_is_verified
+from teams.models import Team
 
 
 def navigation(request: HttpRequest) -> dict[str, Any]:

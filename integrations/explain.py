@@ -1,6 +1,5 @@
 """Plain-language explanations of upstream failures, for the person at the screen."""
 
-from integrations.log_redaction import redact
 from integrations.qonversion import (
     QonversionAuthError,
     QonversionConflict,
@@ -12,6 +11,7 @@ from integrations.qonversion import (
     QonversionUnreachable,
     QonversionValidationError,
 )
+from qonadmin.redaction import redact
 
 
 def reason(error: QonversionError) -> str:

@@ -6,9 +6,9 @@ from typing import Any
 from django import forms
 
 from integrations.catalog import Catalog
-from integrations.log_redaction import redact
 from integrations.models import Platform
 from integrations.qonversion import QonversionValidationError
+from qonadmin.redaction import redact
 from qonadmin.text import no_invisible_controls
 
 TITLE_MAX_LENGTH = 255  # the contract's limit on `title`

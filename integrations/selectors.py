@@ -5,7 +5,8 @@ from django.db.models import Count, Q, QuerySet, Sum, Value
 from django.db.models.functions import Coalesce
 
 from integrations.filters import STATUS_CHOICES, IntegrationFilters
-from integrations.models import AuditEvent, Integration, Invitation, Membership, Project, Status, Team
+from integrations.models import Integration, Status
+from teams.models import Project, Team
 
 # Error (2) first, then Active (1), then Paused (0); within each, most delivery errors.
 BROKEN_FIRST = ("-active", "-delivery_error_count", "title", "pk")
@@ -74,36 +75,6 @@ def provider_names(project: Project) -> list[str]:
     )
 
 
-def integration_history(integration: Integration, *, limit: int = 50) -> QuerySet[AuditEvent]:
-    return AuditEvent.objects.filter(
-        project_id=integration.project_id, target_type="integration", target_id=integration.qonversion_id
-    ).order_by("-created_at", "-pk")[:limit]
-
-
 def integrations_by_ids(project: Project, ids: list[int]) -> QuerySet[Integration]:
     """The live integrations of this project among `ids`; ids of other projects drop out."""
     return Integration.objects.filter(project=project, pk__in=ids, deleted_at__isnull=True).order_by(*BROKEN_FIRST)
-
-
-def team_members(team: Team) -> QuerySet[Membership]:
-    return Membership.objects.filter(team=team).select_related("user").order_by("user__username")
-
-
-def team_invitations(team: Team) -> QuerySet[Invitation]:
-    """Invitations not yet accepted, newest first (pending, expired and revoked)."""
-    return Invitation.objects.filter(team=team, accepted_at__isnull=True).select_related("invited_by")
-
-
-# Events recorded without a team: a person's own sign-in and account events. A team's
-# admins see them for their members. Team events whose team was deleted also lose their
-# team; they must never show up in another team's log, hence the prefix list.
-PERSONAL_ACTION_PREFIXES = ("auth.", "account.")
-
-
-def team_audit_events(team: Team) -> QuerySet[AuditEvent]:
-    """The team's events, plus its members' sign-in and account events."""
-    members = Membership.objects.filter(team=team).values("user_id")
-    personal = Q()
-    for prefix in PERSONAL_ACTION_PREFIXES:
-        personal |= Q(action__startswith=prefix)
-    return AuditEvent.objects.filter(Q(team=team) | (Q(team__isnull=True, actor_id__in=members) & personal))

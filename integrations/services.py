@@ -18,14 +18,18 @@ from django.db import IntegrityError, transaction
 from django.db.models import Q
 from django.utils import timezone
 
-from integrations import alerts, audit
+from alerts import services as alerts
+from audit import services as audit
+from audit.models import Outcome
 from integrations.catalog import Catalog, cached_catalog, get_catalog
 from integrations.clients import client_for_project
 from integrations.explain import reason
-from integrations.log_redaction import redact
-from integrations.models import Integration, Outcome, Project, Status
+from integrations.history import record_for_integration
+from integrations.models import Integration, Status
 from integrations.qonversion import QonversionError, QonversionNotFound, RemoteIntegration
+from qonadmin.redaction import redact
 from qonadmin.text import reveal_bidi_controls
+from teams.models import Project
 
 logger = logging.getLogger(__name__)
 
@@ -141,7 +145,7 @@ def integration_create(
         if integration.created_by_id is None:
             integration.created_by = actor
             integration.save(update_fields=["created_by"])
-            audit.record_for_integration(
+            record_for_integration(
                 integration,
                 action="integration.create",
                 actor=actor,
@@ -358,7 +362,7 @@ def integration_set_status(
         for name, value in values.items():
             setattr(integration, name, value)
         integration.save(update_fields=list(values))
-        audit.record_for_integration(
+        record_for_integration(
             integration,
             action=action,
             actor=actor,
@@ -404,7 +408,7 @@ def integration_delete(
     with transaction.atomic():
         integration.deleted_at, integration.deleted_by, integration.synced_at = now, actor, now
         integration.save(update_fields=["deleted_at", "deleted_by", "synced_at"])
-        audit.record_for_integration(
+        record_for_integration(
             integration,
             action="integration.delete",
             actor=actor,

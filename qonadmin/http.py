@@ -7,12 +7,29 @@ garbage: a value that is not a clean path on this site is treated as absent.
 
 from urllib.parse import urlsplit
 
+from django.contrib.auth.models import User
+from django.core.exceptions import PermissionDenied
 from django.http import HttpRequest
+from django_htmx.middleware import HtmxDetails
 
 # Characters that have no place in a path we redirect to: controls (including
 # CR/LF, header splitting), backslashes (some browsers read them as "/"), spaces.
 _FORBIDDEN = frozenset(chr(c) for c in range(0x20)) | {"\x7f", "\\", " "}
 MAX_PATH_LENGTH = 2000
+
+
+class HtmxHttpRequest(HttpRequest):
+    """HttpRequest as django-htmx's middleware leaves it, for type checking."""
+
+    htmx: HtmxDetails
+
+
+def signed_in_user(request: HttpRequest) -> User:
+    """The user of a view behind @login_required."""
+    user = request.user
+    if not isinstance(user, User):  # pragma: no cover - login_required runs first
+        raise PermissionDenied
+    return user
 
 
 def client_ip(request: HttpRequest) -> str | None:
@@ -65,3 +82,8 @@ def current_page_query(request: HttpRequest) -> str:
     """The query string of the page an HTMX request came from ("" when unknown)."""
     page = htmx_current_page(request)
     return page.partition("?")[2]
+
+
+def safe_next(request: HttpRequest, fallback: str) -> str:
+    """Where to go after a plain POST: the `next` field if it is a path on this site."""
+    return safe_path(request.POST.get("next", "")) or fallback

@@ -47,9 +47,16 @@ INSTALLED_APPS = [
     "django_otp",
     "django_otp.plugins.otp_totp",
     "django_otp.plugins.otp_static",
+    "qonadmin",
+    "teams",
+    "audit",
     "integrations",
+    "alerts",
     "accounts",
 ]
+if QONADMIN_DEMO:
+    # seed_demo and its sandbox controls: never part of a production install.
+    INSTALLED_APPS.append("demo")
 
 MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
@@ -64,7 +71,7 @@ MIDDLEWARE = [
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "django_htmx.middleware.HtmxMiddleware",
-    "integrations.middleware.HtmxMessagesMiddleware",
+    "qonadmin.middleware.HtmxMessagesMiddleware",
     "accounts.middleware.TwoFactorRequiredMiddleware",
     "axes.middleware.AxesMiddleware",
 ]
@@ -139,7 +146,7 @@ AXES_RESET_COOL_OFF_ON_FAILURE_DURING_LOCKOUT = False
 AXES_RESET_ON_SUCCESS = True
 AXES_LOCKOUT_CALLABLE = "accounts.views.sign_in.locked_out"
 # The same address as the audit log: REMOTE_ADDR only (X-Forwarded-For can be forged).
-AXES_CLIENT_IP_CALLABLE = "integrations.views.helpers.client_ip"
+AXES_CLIENT_IP_CALLABLE = "qonadmin.http.client_ip"
 # Axes keeps the POST data of failed attempts; it masks "password" itself, these too.
 AXES_SENSITIVE_PARAMETERS = [
     "username",
@@ -255,7 +262,7 @@ LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,
     "filters": {
-        "redact_secrets": {"()": "integrations.log_redaction.RedactSecretsFilter"},
+        "redact_secrets": {"()": "qonadmin.redaction.RedactSecretsFilter"},
         "require_debug_false": {"()": "django.utils.log.RequireDebugFalse"},
     },
     "formatters": {"plain": {"format": "%(asctime)s %(levelname)s %(name)s %(message)s"}},

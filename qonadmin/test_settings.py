@@ -20,7 +20,7 @@ os.environ.setdefault("QONVERSION_BACKOFF_SECONDS", "0")
 os.environ.setdefault("QONVERSION_READ_TIMEOUT", "2")
 
 from qonadmin.settings import *  # noqa: F403
-from qonadmin.settings import DATABASES
+from qonadmin.settings import DATABASES, INSTALLED_APPS
 
 # Fast hashing: tests create many users; production uses Argon2.
 PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
@@ -37,3 +37,7 @@ if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
     # (busy timeout, IMMEDIATE transactions) as production has it.
     # One file per test process, so two runs at once do not share a database.
     DATABASES["default"]["TEST"] = {"NAME": str(Path(tempfile.gettempdir()) / f"qonadmin-test-{os.getpid()}.sqlite3")}
+
+# seed_demo is tested too (it still refuses to run without QONADMIN_DEMO).
+if "demo" not in INSTALLED_APPS:
+    INSTALLED_APPS = [*INSTALLED_APPS, "demo"]

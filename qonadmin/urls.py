@@ -1,8 +1,13 @@
 from django.contrib import admin
 from django.urls import include, path
 
+from qonadmin.health import healthz
+
 urlpatterns = [
+    path("healthz", healthz, name="healthz"),
     path("", include("accounts.urls")),  # login/, logout/, account/…, password-reset/…, teams/<slug>/security/
     path("admin/", admin.site.urls),
+    path("", include("teams.urls")),
+    path("", include("audit.urls")),
     path("", include("integrations.urls")),
 ]

@@ -8,10 +8,10 @@ from django.contrib.auth.models import User
 from django.core.cache import cache
 from django.test import Client
 
-from integrations.models import Membership, Project, Role, Team
 from sandbox.config import SandboxConfig
 from sandbox.control_client import SandboxControl
 from sandbox.server import running_sandbox
+from teams.models import Membership, Project, Role, Team
 
 SANDBOX_KEY = "test_sk_acme_ios_test_key"
 

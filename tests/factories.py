@@ -2,8 +2,9 @@
 
 from django.contrib.auth.models import User
 
-from integrations.models import Integration, Project
+from integrations.models import Integration
 from integrations.services import integration_create, integration_set_status
+from teams.models import Project
 
 
 def make_integration(

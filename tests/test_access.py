@@ -10,8 +10,9 @@ from django.test import Client
 from django.urls import URLPattern, get_resolver, reverse
 from django.utils import timezone
 
-from integrations.models import Integration, Invitation, Membership, Project, Role
+from integrations.models import Integration
 from sandbox.control_client import SandboxControl
+from teams.models import Invitation, Membership, Project, Role
 from tests.conftest import HTMX, login
 
 VIEW, OPERATE, ADMIN, OWNER = Role.VIEWER, Role.MEMBER, Role.ADMIN, Role.OWNER
@@ -43,18 +44,18 @@ ROUTES: dict[str, dict[str, str]] = {
     "integration_status": {"POST": OPERATE},
     "integration_delete": {"GET": OPERATE, "POST": OPERATE},
 }
-PUBLIC = {"home", "healthz", "invitation"}  # the invitation link is its own credential
+PUBLIC = {"home", "invitation"}  # the invitation link is its own credential
 
 
 def team_scoped_routes() -> set[str]:
-    """Routes of our apps: every integrations route, and accounts routes under a team."""
+    """Routes of our apps: every teams, audit and integrations route, and accounts routes under a team."""
     names = set()
     for pattern in get_resolver().url_patterns:
         for inner in getattr(pattern, "url_patterns", []):
             if not isinstance(inner, URLPattern) or not inner.name:
                 continue
             module = inner.callback.__module__
-            if module.startswith("integrations.") or (
+            if module.startswith(("teams.", "audit.", "integrations.")) or (
                 module.startswith("accounts.") and "team_slug" in str(inner.pattern)
             ):
                 names.add(inner.name)

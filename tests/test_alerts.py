@@ -7,9 +7,10 @@ from django.core import mail
 from django.core.management import call_command
 from django.utils import timezone
 
-from integrations.models import AuditEvent, Project, Role
+from audit.models import AuditEvent
 from integrations.services import project_sync
 from sandbox.control_client import SandboxControl
+from teams.models import Project, Role
 from tests.conftest import SANDBOX_KEY
 from tests.factories import make_integration
 
@@ -83,7 +84,7 @@ def test_a_mail_failure_does_not_break_the_refresh(watched, owner, sandbox: Sand
     def broken_send(*args: object, **kwargs: object) -> None:
         raise ValueError("Header values may not contain linefeed or carriage return characters")
 
-    monkeypatch.setattr("integrations.alerts.send_mail", broken_send)
+    monkeypatch.setattr("alerts.services.send_mail", broken_send)
     integration = make_integration(watched, owner, "Webhook", active=True)
     sandbox.deliveries(key=SANDBOX_KEY, integration_id=integration.qonversion_id, outcome="failure", count=5)
     assert project_sync(project=watched).newly_broken == 1

@@ -10,8 +10,9 @@ from django.test import Client
 from django.urls import reverse
 from django.utils import timezone
 
-from integrations import audit
-from integrations.models import AuditEvent, Membership, Outcome, Project, Team
+from audit import services as audit
+from audit.models import AuditEvent, Outcome
+from teams.models import Membership, Project, Team
 from tests.conftest import login
 from tests.factories import make_integration
 
@@ -105,10 +106,10 @@ def test_audit_rows_cannot_be_changed_or_deleted(history):
 def test_the_admin_site_offers_no_edit_or_delete(admin_client: Client, history):
     event = AuditEvent.objects.first()
     assert event is not None
-    page = admin_client.get(reverse("admin:integrations_auditevent_change", args=[event.pk])).content.decode()
+    page = admin_client.get(reverse("admin:audit_auditevent_change", args=[event.pk])).content.decode()
     assert 'name="_save"' not in page
     assert (
-        admin_client.post(reverse("admin:integrations_auditevent_delete", args=[event.pk]), {"post": "yes"}).status_code
+        admin_client.post(reverse("admin:audit_auditevent_delete", args=[event.pk]), {"post": "yes"}).status_code
         == 403
     )
 

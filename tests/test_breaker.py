@@ -11,9 +11,9 @@ from django.urls import reverse
 from django.utils import timezone
 
 from integrations import breaker
-from integrations.models import Project
 from integrations.qonversion import QonversionServerError, QonversionUnreachable, QonversionValidationError
 from sandbox.control_client import SandboxControl
+from teams.models import Project
 from tests.conftest import HTMX
 
 OTHER_KEY = "test_sk_globex_other_project_key"

@@ -6,8 +6,10 @@ import pytest
 from django.test import Client
 from django.urls import reverse
 
-from integrations.models import AuditEvent, Integration, Project, Status, Team
+from audit.models import AuditEvent
+from integrations.models import Integration, Status
 from sandbox.control_client import SandboxControl
+from teams.models import Project, Team
 from tests.conftest import HTMX
 from tests.factories import make_integration
 

@@ -3,8 +3,8 @@ import base64
 import pytest
 from django.core.exceptions import ImproperlyConfigured
 
-from integrations import crypto
-from integrations.crypto import DecryptionError, Keyring, parse_keyring
+from teams import crypto
+from teams.crypto import DecryptionError, Keyring, parse_keyring
 
 KEY_A = base64.b64encode(b"a" * 32).decode()
 KEY_B = base64.urlsafe_b64encode(b"b" * 32).decode()

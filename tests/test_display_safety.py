@@ -8,9 +8,10 @@ import pytest
 from django.test import Client
 from django.urls import reverse
 
-from integrations.models import Integration, Project
+from integrations.models import Integration
 from qonadmin.text import reveal_bidi_controls
 from sandbox.control_client import SandboxControl
+from teams.models import Project
 from tests.conftest import HTMX, SANDBOX_KEY
 
 SPOOF = "safe\u202egnp.exe"

@@ -16,9 +16,10 @@ from django.utils.text import Truncator
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from integrations.models import Integration, Project, Status
+from integrations.models import Integration, Status
 from integrations.services import project_sync
 from sandbox.control_client import SandboxControl
+from teams.models import Project
 from tests.conftest import HTMX, SANDBOX_KEY, login
 
 PAGES = settings(

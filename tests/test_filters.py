@@ -5,7 +5,7 @@ import re
 import pytest
 from django.test import Client
 
-from integrations.models import Project
+from teams.models import Project
 from tests.conftest import HTMX
 from tests.factories import make_integration
 

@@ -15,9 +15,10 @@ from django.contrib.auth.models import User
 from django.test import Client
 from django.urls import reverse
 
-from integrations.models import Integration, Project
+from integrations.models import Integration
 from sandbox.control_client import SandboxControl
 from sandbox.faults import WRONG_SHAPES
+from teams.models import Project
 from tests.conftest import HTMX, SANDBOX_KEY
 from tests.factories import make_integration
 

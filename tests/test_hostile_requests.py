@@ -7,9 +7,11 @@ import pytest
 from django.test import Client
 from django.urls import reverse
 
+from audit.models import AuditEvent
 from integrations.clients import client_for_project
-from integrations.models import AuditEvent, Integration, Project, Status
+from integrations.models import Integration, Status
 from qonadmin.http import safe_path
+from teams.models import Project
 from tests.conftest import HTMX
 from tests.factories import make_integration
 

@@ -9,11 +9,13 @@ from django.core.cache import cache
 from django.test import Client
 from django.urls import reverse
 
+from audit.models import AuditEvent
 from integrations.catalog import Catalog, catalog_cache_key, get_catalog
 from integrations.clients import client_for_project
-from integrations.models import AuditEvent, Integration, Project
+from integrations.models import Integration
 from integrations.qonversion import Provider, ProviderCategory
 from sandbox.control_client import SandboxControl
+from teams.models import Project
 from tests.conftest import HTMX, SANDBOX_KEY, login
 
 

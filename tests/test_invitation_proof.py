@@ -11,9 +11,10 @@ from django.test import Client
 from django.urls import reverse
 from django.utils import timezone
 
-from integrations.membership_services import MAX_CODES_PER_HOUR, MAX_WRONG_CODES
-from integrations.models import AuditEvent, Invitation, Membership, Role, Team
-from integrations.views.invitations import CODE_SESSION_KEY
+from audit.models import AuditEvent
+from teams.membership_services import MAX_CODES_PER_HOUR, MAX_WRONG_CODES
+from teams.models import Invitation, Membership, Role, Team
+from teams.views.invitations import CODE_SESSION_KEY
 from tests.conftest import login
 from tests.test_members import invite, link_from_last_email
 
@@ -390,7 +391,7 @@ def test_a_code_email_that_cannot_be_sent_keeps_the_sign_up_form(team: Team, own
     def broken_send(**kwargs: object) -> int:
         raise ConnectionRefusedError("smtp is down")
 
-    monkeypatch.setattr("integrations.membership_services.send_mail", broken_send)
+    monkeypatch.setattr("teams.membership_services.send_mail", broken_send)
     response = sign_up(Client(), link, username="ada")
     html = response.content.decode()
     assert response.status_code == 200

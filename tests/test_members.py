@@ -10,8 +10,9 @@ from django.test import Client
 from django.urls import reverse
 from django.utils import timezone
 
-from integrations.membership_services import token_hash
-from integrations.models import AuditEvent, Invitation, Membership, Role, Team
+from audit.models import AuditEvent
+from teams.membership_services import token_hash
+from teams.models import Invitation, Membership, Role, Team
 from tests.conftest import login
 
 
@@ -194,7 +195,7 @@ def test_two_owners_demoting_each_other_at_once_leave_one_owner(team: Team, owne
     barrier = threading.Barrier(2)
 
     def demote(actor: User, target: Membership) -> None:
-        from integrations.membership_services import MembershipError, member_change_role
+        from teams.membership_services import MembershipError, member_change_role
 
         barrier.wait()
         try:

@@ -4,8 +4,10 @@ import pytest
 from django.test import Client
 from django.urls import reverse
 
-from integrations.models import AuditEvent, Integration, Project, Role, Team
+from audit.models import AuditEvent
+from integrations.models import Integration
 from sandbox.control_client import SandboxControl
+from teams.models import Project, Role, Team
 from tests.conftest import SANDBOX_KEY, login
 from tests.factories import make_integration
 

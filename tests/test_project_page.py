@@ -11,9 +11,10 @@ from django.urls import reverse
 from django.utils import timezone
 
 from integrations.clients import client_for_project
-from integrations.models import Integration, Project
+from integrations.models import Integration
 from integrations.services import integration_create, integration_set_status, project_sync
 from sandbox.control_client import SandboxControl
+from teams.models import Project
 from tests.conftest import HTMX, SANDBOX_KEY
 
 

@@ -14,9 +14,11 @@ from django.core.management import CommandError, call_command
 from django.db import connection
 from django.test import override_settings
 
-from integrations import audit, crypto
-from integrations.crypto import DecryptionError
-from integrations.models import AuditEvent, Project, Team
+from audit import services as audit
+from audit.models import AuditEvent
+from teams import crypto
+from teams.crypto import DecryptionError
+from teams.models import Project, Team
 
 OLD_KEY = base64.b64encode(b"o" * 32).decode()
 NEW_KEY = base64.b64encode(b"n" * 32).decode()

@@ -4,7 +4,9 @@ import pytest
 from django.contrib.auth import authenticate
 from django.core.management import CommandError, call_command
 
-from integrations.models import AuditEvent, Integration, Membership, Project, Status
+from audit.models import AuditEvent
+from integrations.models import Integration, Status
+from teams.models import Membership, Project
 
 
 @pytest.mark.django_db

@@ -10,9 +10,10 @@ from django.test import Client
 from django.urls import reverse
 from django.utils import timezone
 
-from integrations.models import Integration, Project, Status
+from integrations.models import Integration, Status
 from integrations.services import project_sync
 from sandbox.control_client import SandboxControl
+from teams.models import Project
 from tests.conftest import HTMX
 from tests.factories import make_integration
 

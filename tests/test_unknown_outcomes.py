@@ -11,9 +11,11 @@ from django.test import Client
 from django.urls import reverse
 from django.utils import timezone
 
+from audit.models import AuditEvent
 from integrations.clients import client_for_project
-from integrations.models import AuditEvent, Integration, Project, Status
+from integrations.models import Integration, Status
 from sandbox.control_client import SandboxControl
+from teams.models import Project
 from tests.conftest import HTMX
 from tests.factories import make_integration
 

@@ -10,9 +10,11 @@ from django.contrib.auth.models import User
 from django.test import Client
 from django.urls import reverse
 
-from integrations.log_redaction import redact, redact_value
-from integrations.models import AuditEvent, Integration, Project
+from audit.models import AuditEvent
+from integrations.models import Integration
+from qonadmin.redaction import redact, redact_value
 from sandbox.control_client import SandboxControl
+from teams.models import Project
 from tests.conftest import HTMX, SANDBOX_KEY, login
 from tests.factories import make_integration
 
@@ -55,9 +57,9 @@ def test_an_upstream_error_echoing_the_key_is_masked_in_the_audit_log_csv_and_ad
     assert_keyless(b"".join(csv.streaming_content).decode(), "the CSV export")  # type: ignore[attr-defined]
 
     admin = login(User.objects.create_superuser("root", "root@example.com", "password"))
-    listing = admin.get(reverse("admin:integrations_auditevent_changelist"))
+    listing = admin.get(reverse("admin:audit_auditevent_changelist"))
     assert_keyless(listing.content.decode(), "Django admin's audit list")
-    change = admin.get(reverse("admin:integrations_auditevent_change", args=[event.pk]))
+    change = admin.get(reverse("admin:audit_auditevent_change", args=[event.pk]))
     assert change.status_code == 200
     assert_keyless(change.content.decode(), "Django admin's audit event page")
     assert "test_sk_[redacted]" in change.content.decode()

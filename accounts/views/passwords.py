@@ -18,7 +18,7 @@ from django.views.decorators.debug import sensitive_post_parameters
 from django.views.decorators.http import require_http_methods
 
 from accounts import services
-from integrations.views.helpers import client_ip, signed_in_user
+from qonadmin.http import client_ip, signed_in_user
 
 
 @login_required

@@ -22,8 +22,8 @@ from django.views.decorators.http import require_http_methods
 from accounts import services, throttle, two_factor
 from accounts.forms import CodeOrBackupCodeForm
 from accounts.views.helpers import next_url, with_next
-from integrations.access import session_is_verified
-from integrations.views.helpers import client_ip
+from qonadmin.http import client_ip
+from teams.access import session_is_verified
 
 LOCKED_OUT_STATUS = 429
 

@@ -8,8 +8,8 @@ from django.views.decorators.http import require_http_methods
 
 from accounts import services, two_factor
 from accounts.forms import TeamTwoFactorForm
-from integrations.access import Action, get_team_for_user, session_is_verified
-from integrations.views.helpers import client_ip, signed_in_user
+from qonadmin.http import client_ip, signed_in_user
+from teams.access import Action, get_team_for_user, session_is_verified
 
 
 @login_required

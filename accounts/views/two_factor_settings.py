@@ -15,9 +15,9 @@ from django_otp.plugins.otp_totp.models import TOTPDevice
 from accounts import services, two_factor
 from accounts.forms import CodeOrBackupCodeForm, OneTimeCodeForm
 from accounts.views.helpers import next_url
-from integrations.access import Action, memberships_for_user, role_allows
-from integrations.models import Team
-from integrations.views.helpers import client_ip, signed_in_user
+from qonadmin.http import client_ip, signed_in_user
+from teams.access import Action, memberships_for_user, role_allows
+from teams.models import Team
 
 PAGE = "accounts/two_factor.html"
 CODES_PAGE = "accounts/backup_codes.html"

@@ -7,13 +7,14 @@ from django.http import HttpResponse
 from django.shortcuts import render
 from django.views.decorators.http import require_POST
 
-from integrations.access import Action, get_project_for_user
 from integrations.explain import explain
 from integrations.models import Integration
 from integrations.selectors import integrations_by_ids
 from integrations.services import BulkAction, BulkOutcome, bulk_would_change, integrations_bulk_apply
-from integrations.views.helpers import HtmxHttpRequest, client_ip, current_filters, signed_in_user
+from integrations.views.helpers import current_filters
 from integrations.views.projects import PAGE, full_page_context, project_context
+from qonadmin.http import HtmxHttpRequest, client_ip, signed_in_user
+from teams.access import Action, get_project_for_user
 
 MAX_BULK = 500
 PAST_TENSE = {BulkAction.PAUSE: "Paused", BulkAction.ACTIVATE: "Activated", BulkAction.DELETE: "Deleted"}

@@ -6,14 +6,17 @@ from django.http import HttpResponse
 from django.shortcuts import redirect, render
 from django.views.decorators.http import require_http_methods, require_POST
 
-from integrations.access import Action, get_integration_for_user
+from integrations.access import get_integration_for_user
 from integrations.explain import explain
-from integrations.models import Integration, Project
+from integrations.history import integration_history
+from integrations.models import Integration
 from integrations.qonversion import QonversionError, QonversionNotFound
-from integrations.selectors import integration_history
 from integrations.services import integration_delete, integration_set_status
-from integrations.views.helpers import HtmxHttpRequest, client_ip, current_filters, safe_next, signed_in_user
+from integrations.views.helpers import current_filters
 from integrations.views.projects import PAGE, chips_context, project_url
+from qonadmin.http import HtmxHttpRequest, client_ip, safe_next, signed_in_user
+from teams.access import Action
+from teams.models import Project
 
 DETAIL_PAGE = "integrations/integration_detail.html"
 DELETE_PAGE = "integrations/integration_delete.html"

@@ -9,14 +9,15 @@ from django.shortcuts import redirect, render
 from django.views.decorators.http import require_http_methods
 from django_htmx.http import trigger_client_event
 
-from integrations.access import Action, get_project_for_user
 from integrations.catalog import get_catalog
 from integrations.explain import explain
 from integrations.forms import IntegrationCreateForm
 from integrations.qonversion import QonversionConflict, QonversionError, QonversionValidationError
 from integrations.services import integration_create
-from integrations.views.helpers import HtmxHttpRequest, client_ip, current_filters, signed_in_user
+from integrations.views.helpers import current_filters
 from integrations.views.projects import PAGE, project_context
+from qonadmin.http import HtmxHttpRequest, client_ip, signed_in_user
+from teams.access import Action, get_project_for_user
 
 FORM_PAGE = "integrations/integration_create.html"
 NOTHING_CREATED = "Nothing was created"

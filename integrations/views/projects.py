@@ -13,14 +13,15 @@ from django.utils import timezone
 from django.views.decorators.http import require_GET, require_POST
 
 from integrations import breaker
-from integrations.access import Action, TeamAccess, get_project_for_user
 from integrations.explain import explain
 from integrations.filters import IntegrationFilters
-from integrations.models import Platform, Project
+from integrations.models import Platform
 from integrations.qonversion import QonversionError
 from integrations.selectors import filtered_integrations, provider_names, status_counts
 from integrations.services import project_sync
-from integrations.views.helpers import HtmxHttpRequest
+from qonadmin.http import HtmxHttpRequest
+from teams.access import Action, TeamAccess, get_project_for_user
+from teams.models import Project
 
 PAGE = "integrations/project.html"
 

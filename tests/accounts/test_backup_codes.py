@@ -14,7 +14,7 @@ from django_otp.plugins.otp_static.models import StaticDevice, StaticToken
 from django_otp.plugins.otp_totp.models import TOTPDevice
 
 from accounts import services
-from integrations.models import AuditEvent
+from audit.models import AuditEvent
 from tests.accounts import add_device, code_for, code_for_secret, sign_in, verified_client
 
 pytestmark = pytest.mark.django_db

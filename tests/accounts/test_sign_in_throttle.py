@@ -11,7 +11,7 @@ from django.test import Client
 from django.urls import reverse
 from django.utils import timezone
 
-from integrations.models import AuditEvent
+from audit.models import AuditEvent
 from tests.accounts import sign_in
 from tests.test_settings_safety import PRODUCTION_ENV, manage
 

@@ -6,7 +6,8 @@ import pytest
 from django.test import Client
 from django.urls import reverse
 
-from integrations.models import AuditEvent, Team
+from audit.models import AuditEvent
+from teams.models import Team
 from tests.accounts import add_device, verified_client
 from tests.conftest import HTMX, login
 

@@ -8,7 +8,7 @@ from django.test import Client
 from django.urls import reverse
 from django_otp.plugins.otp_totp.models import TOTPDevice
 
-from integrations.models import AuditEvent
+from audit.models import AuditEvent
 from tests.accounts import add_device, code_for, code_for_secret, verified_client
 from tests.conftest import login
 

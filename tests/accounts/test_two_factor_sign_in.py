@@ -7,7 +7,7 @@ from django.test import Client
 from django.urls import reverse
 
 from accounts import two_factor
-from integrations.models import AuditEvent
+from audit.models import AuditEvent
 from tests.accounts import add_device, code_for, sign_in
 
 pytestmark = pytest.mark.django_db

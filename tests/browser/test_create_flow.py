@@ -3,7 +3,8 @@
 import pytest
 from playwright.sync_api import Page, expect
 
-from integrations.models import Integration, Project
+from integrations.models import Integration
+from teams.models import Project
 from tests.browser.conftest import sign_in
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]

@@ -5,8 +5,9 @@ import re
 import pytest
 from playwright.sync_api import Dialog, Page, expect
 
-from integrations.models import Integration, Project, Status
+from integrations.models import Integration, Status
 from sandbox.control_client import SandboxControl
+from teams.models import Project
 from tests.browser.conftest import sign_in
 from tests.conftest import SANDBOX_KEY
 from tests.factories import make_integration

@@ -6,7 +6,7 @@ import pytest
 from django.core import mail
 from playwright.sync_api import Browser, Page, expect
 
-from integrations.models import Membership, Project, Role
+from teams.models import Membership, Project, Role
 from tests.browser.conftest import sign_in
 from tests.factories import make_integration
 

@@ -6,7 +6,7 @@ from django_otp.plugins.otp_totp.models import TOTPDevice
 from playwright.sync_api import Page, expect
 
 from accounts import services
-from integrations.models import AuditEvent
+from audit.models import AuditEvent
 from tests.accounts import add_device, code_for, code_for_secret
 from tests.browser.conftest import sign_in
 

@@ -16,9 +16,9 @@ from django.db import close_old_connections
 from django.db.models import F
 from django.utils import timezone
 
-from integrations.models import Project
 from integrations.qonversion import QonversionError
 from integrations.services import project_sync
+from teams.models import Project
 
 logger = logging.getLogger(__name__)
 

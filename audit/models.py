@@ -1,0 +1,63 @@
+"""The append-only audit log."""
+
+from typing import Any, ClassVar
+
+from django.conf import settings
+from django.db import models
+from django.utils import timezone
+
+
+class Outcome(models.TextChoices):
+    SUCCESS = "success", "Success"
+    FAILURE = "failure", "Failure"
+    UNKNOWN = "unknown", "Unknown"  # Qonversion may have acted on it; it did not say
+
+
+class AuditEventQuerySet(models.QuerySet["AuditEvent"]):
+    def update(self, **kwargs: Any) -> int:
+        raise PermissionError("audit events cannot be changed")
+
+    def delete(self) -> tuple[int, dict[str, int]]:
+        raise PermissionError("audit events cannot be deleted")
+
+
+class AuditEvent(models.Model):
+    """An append-only record of one mutation, who did it, and how it ended upstream."""
+
+    created_at = models.DateTimeField(default=timezone.now, db_index=True)
+    actor = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    actor_username = models.CharField(max_length=150, blank=True)
+    team = models.ForeignKey(
+        "teams.Team", null=True, blank=True, on_delete=models.SET_NULL, related_name="audit_events"
+    )
+    project = models.ForeignKey(
+        "teams.Project", null=True, blank=True, on_delete=models.SET_NULL, related_name="audit_events"
+    )
+    project_name = models.CharField(max_length=100, blank=True)
+    action = models.CharField(max_length=50)
+    target_type = models.CharField(max_length=30, blank=True)
+    target_id = models.CharField(max_length=256, blank=True)
+    target_repr = models.CharField(max_length=255, blank=True)
+    outcome = models.CharField(max_length=10, choices=Outcome.choices)
+    detail = models.JSONField(default=dict, blank=True)
+    ip = models.GenericIPAddressField(null=True, blank=True)
+
+    objects = AuditEventQuerySet.as_manager()
+
+    class Meta:
+        db_table = "integrations_auditevent"  # the table keeps the name it was created with
+        ordering: ClassVar = ["-created_at", "-id"]
+        indexes: ClassVar = [models.Index(fields=["target_type", "target_id"], name="audit_by_target")]
+
+    def __str__(self) -> str:
+        return f"{self.created_at:%Y-%m-%d %H:%M} {self.actor_username} {self.action} {self.outcome}"
+
+    def save(self, *args: Any, **kwargs: Any) -> None:
+        if self.pk is not None:
+            raise PermissionError("audit events cannot be changed")
+        super().save(*args, **kwargs)
+
+    def delete(self, *args: Any, **kwargs: Any) -> tuple[int, dict[str, int]]:
+        raise PermissionError("audit events cannot be deleted")

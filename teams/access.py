@@ -1,0 +1,120 @@
+"""The one door to every team, project and integration.
+
+Not a member of the owning team: 404, so outsiders cannot even learn that a thing
+exists. A member whose role does not allow the action: 403.
+"""
+
+from dataclasses import dataclass
+from enum import StrEnum
+
+from django.contrib.auth.models import AbstractBaseUser, AnonymousUser
+from django.core.exceptions import PermissionDenied
+from django.db.models import QuerySet
+from django.http import Http404
+
+from teams.models import Membership, Project, Role, Team
+
+
+class Action(StrEnum):
+    VIEW = "view"
+    OPERATE = "operate"  # create, pause/resume, delete integrations
+    MANAGE_PROJECTS = "manage_projects"  # add projects, replace keys
+    MANAGE_MEMBERS = "manage_members"
+    DELETE_TEAM = "delete_team"
+
+
+ROLE_ACTIONS: dict[str, frozenset[Action]] = {
+    Role.VIEWER: frozenset({Action.VIEW}),
+    Role.MEMBER: frozenset({Action.VIEW, Action.OPERATE}),
+    Role.ADMIN: frozenset({Action.VIEW, Action.OPERATE, Action.MANAGE_PROJECTS, Action.MANAGE_MEMBERS}),
+    Role.OWNER: frozenset(Action),
+}
+
+type User = AbstractBaseUser | AnonymousUser
+
+
+def role_allows(role: str, action: Action) -> bool:
+    return action in ROLE_ACTIONS.get(role, frozenset())
+
+
+@dataclass(frozen=True)
+class TeamAccess:
+    """A team as seen by one member: what they may do there."""
+
+    team: Team
+    role: str
+
+    def can(self, action: Action | str) -> bool:
+        return role_allows(self.role, Action(action))
+
+    @property
+    def can_operate(self) -> bool:
+        return self.can(Action.OPERATE)
+
+    @property
+    def can_manage_projects(self) -> bool:
+        return self.can(Action.MANAGE_PROJECTS)
+
+    @property
+    def can_manage_members(self) -> bool:
+        return self.can(Action.MANAGE_MEMBERS)
+
+    @property
+    def can_delete_team(self) -> bool:
+        return self.can(Action.DELETE_TEAM)
+
+
+def memberships_for_user(user: User) -> QuerySet[Membership]:
+    if not user.is_authenticated:
+        return Membership.objects.none()
+    return Membership.objects.filter(user_id=user.pk).select_related("team").order_by("team__name")
+
+
+class TwoFactorRequired(Exception):
+    """The team requires two-factor sign-in and this session has not passed it.
+
+    accounts.middleware turns it into a redirect to the one-time-code step."""
+
+    def __init__(self, team: Team) -> None:
+        super().__init__(f"{team} requires two-factor sign-in")
+        self.team = team
+
+
+def session_is_verified(user: User) -> bool:
+    # django-otp's middleware gives the request's user an is_verified() method.
+    is_verified = getattr(user, "is_verified", None)
+    return bool(is_verified()) if callable(is_verified) else False
+
+
+def _membership(user: User, team_id: int) -> Membership:
+    if not user.is_authenticated:
+        raise Http404
+    membership = Membership.objects.filter(user_id=user.pk, team_id=team_id).select_related("team").first()
+    if membership is None:
+        raise Http404
+    if membership.team.require_two_factor and not session_is_verified(user):
+        raise TwoFactorRequired(membership.team)
+    return membership
+
+
+def _check(membership: Membership, action: Action) -> None:
+    if not role_allows(membership.role, action):
+        raise PermissionDenied(f"Your role ({membership.get_role_display()}) may not do this in {membership.team}.")
+
+
+def get_team_for_user(user: User, slug: str, action: Action = Action.VIEW) -> TeamAccess:
+    team = Team.objects.filter(slug=slug).first()
+    if team is None:
+        raise Http404
+    membership = _membership(user, team.pk)
+    _check(membership, action)
+    return TeamAccess(team=team, role=membership.role)
+
+
+def get_project_for_user(user: User, project_id: int, action: Action = Action.VIEW) -> tuple[Project, TeamAccess]:
+    project = Project.objects.select_related("team").filter(pk=project_id).first()
+    if project is None:
+        raise Http404
+    membership = _membership(user, project.team_id)
+    _check(membership, action)
+    return project, TeamAccess(team=project.team, role=membership.role)

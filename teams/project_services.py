@@ -1,0 +1,140 @@
+"""Writes for projects: add one with its key, replace the key, remove it. Audited.
+
+A key is checked against Qonversion before it is stored, so a typo or a revoked key
+is caught at the door, not at the first sync.
+"""
+
+from django.contrib.auth.models import User
+from django.db import transaction
+from django.views.decorators.debug import sensitive_variables
+
+from audit import services as audit
+from audit.models import Outcome
+from integrations.clients import client_for_key
+from integrations.qonversion import QonversionError
+from teams.models import Project, Team, environment_of_key, mask_key
+
+
+def _key_facts(project: Project) -> dict[str, str]:
+    """What the audit log may say about a key: its masked hint and environment, never more."""
+    return {"key_hint": project.key_hint, "environment": project.environment}
+
+
+class ProjectError(Exception):
+    """A project change that cannot be made; the message is for the person at the screen."""
+
+
+@sensitive_variables("secret_key")
+def verify_key(secret_key: str) -> None:
+    """One cheap authenticated call (the provider catalog). Raises QonversionError."""
+    client_for_key(secret_key).get_meta()
+
+
+@sensitive_variables("secret_key")
+def project_create(*, team: Team, actor: User, name: str, secret_key: str, ip: str | None = None) -> Project:
+    if Project.objects.filter(team=team, name__iexact=name).exists():
+        raise ProjectError(f"{team.name} already has a project called “{name}”.")
+    try:
+        verify_key(secret_key)
+    except QonversionError as error:
+        audit.record(
+            action="project.create",
+            actor=actor,
+            outcome=Outcome.FAILURE,
+            team=team,
+            target_type="project",
+            target_repr=name,
+            detail={"key_hint": mask_key(secret_key), "upstream": error.as_dict()},
+            ip=ip,
+        )
+        raise
+    with transaction.atomic():
+        project = Project(team=team, name=name)
+        project.set_secret_key(secret_key)
+        project.save()
+        audit.record(
+            action="project.create",
+            actor=actor,
+            outcome=Outcome.SUCCESS,
+            project=project,
+            target_type="project",
+            target_id=str(project.pk),
+            target_repr=name,
+            detail={"after": _key_facts(project)},
+            ip=ip,
+        )
+    return project
+
+
+@sensitive_variables("secret_key")
+def project_replace_key(*, project: Project, actor: User, secret_key: str, ip: str | None = None) -> Project:
+    before = _key_facts(project)
+    try:
+        verify_key(secret_key)
+    except QonversionError as error:
+        audit.record(
+            action="project.key_replaced",
+            actor=actor,
+            outcome=Outcome.FAILURE,
+            project=project,
+            target_type="project",
+            target_id=str(project.pk),
+            target_repr=project.name,
+            detail={"before": before, "attempted": {"key_hint": mask_key(secret_key)}, "upstream": error.as_dict()},
+            ip=ip,
+        )
+        raise
+    changes_environment = environment_of_key(secret_key) != project.environment
+    with transaction.atomic():
+        project.set_secret_key(secret_key)
+        if changes_environment:
+            # Another environment is another data set: the mirror must be rebuilt.
+            project.integrations.all().delete()
+            project.synced_at = None
+        project.save()
+        audit.record(
+            action="project.key_replaced",
+            actor=actor,
+            outcome=Outcome.SUCCESS,
+            project=project,
+            target_type="project",
+            target_id=str(project.pk),
+            target_repr=project.name,
+            detail={"before": before, "after": _key_facts(project)},
+            ip=ip,
+        )
+    return project
+
+
+def project_delete(*, project: Project, actor: User, ip: str | None = None) -> None:
+    """Remove the project and its local mirror; its audit history stays (by name)."""
+    with transaction.atomic():
+        audit.record(
+            action="project.deleted",
+            actor=actor,
+            outcome=Outcome.SUCCESS,
+            project=project,
+            target_type="project",
+            target_id=str(project.pk),
+            target_repr=project.name,
+            detail={"before": _key_facts(project)},
+            ip=ip,
+        )
+        project.delete()
+
+
+def team_delete(*, team: Team, actor: User, ip: str | None = None) -> None:
+    """Delete the team with its projects and memberships. Qonversion is not touched."""
+    with transaction.atomic():
+        audit.record(
+            action="team.deleted",
+            actor=actor,
+            outcome=Outcome.SUCCESS,
+            team=team,
+            target_type="team",
+            target_id=str(team.pk),
+            target_repr=team.name,
+            detail={"projects": list(team.projects.values_list("name", flat=True))},
+            ip=ip,
+        )
+        team.delete()

@@ -1,0 +1,37 @@
+"""Signed-in landing page and the team overview."""
+
+from django.contrib.auth.decorators import login_required
+from django.http import HttpRequest, HttpResponse
+from django.shortcuts import redirect, render
+from django.views.decorators.http import require_GET
+
+from integrations.models import Integration, Status
+from integrations.selectors import projects_with_health
+from teams.access import get_team_for_user, memberships_for_user
+
+
+@login_required
+@require_GET
+def home(request: HttpRequest) -> HttpResponse:
+    """One team: go straight there. Several: pick one. None: say who to ask."""
+    memberships = list(memberships_for_user(request.user))
+    if len(memberships) == 1:
+        return redirect("team_detail", team_slug=memberships[0].team.slug)
+    return render(request, "teams/home.html", {"memberships": memberships})
+
+
+@login_required
+@require_GET
+def team_detail(request: HttpRequest, team_slug: str) -> HttpResponse:
+    access = get_team_for_user(request.user, team_slug)
+    projects = list(projects_with_health(access.team))
+    in_error = list(
+        Integration.objects.filter(project__team=access.team, active=Status.ERROR, deleted_at__isnull=True)
+        .select_related("project")
+        .order_by("-last_error_at", "title")[:100]
+    )
+    return render(
+        request,
+        "teams/team.html",
+        {"access": access, "team": access.team, "projects": projects, "in_error": in_error},
+    )
