@@ -8,6 +8,6 @@ from qonadmin.admin import ReadOnlyAdmin
 
 @admin.register(Integration)
 class IntegrationAdmin(ReadOnlyAdmin[Integration]):
-    list_display = ("title", "project", "provider_name", "platform", "active", "delivery_error_count", "deleted_at")
-    list_filter = ("active", "platform", "project__team")
+    list_display = ("title", "project", "provider_name", "platform", "status", "delivery_error_count", "deleted_at")
+    list_filter = ("status", "platform", "project__team")
     search_fields = ("title", "qonversion_id")

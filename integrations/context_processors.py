@@ -21,7 +21,7 @@ def navigation(request: HttpRequest) -> dict[str, Any]:
         # that has not passed it, not even how many of its integrations are broken.
         open_teams = [t for t in teams if not t.require_two_factor or session_is_verified(user)]
         in_error = Integration.objects.filter(
-            project__team__in=open_teams, active=Status.ERROR, deleted_at__isnull=True
+            project__team__in=open_teams, status=Status.ERROR, deleted_at__isnull=True
         ).order_by("-last_error_at")
         first = in_error.values_list("project__team__slug", flat=True).first()
         return {"teams": teams, "error_count": in_error.count(), "error_team_slug": first}

@@ -15,12 +15,14 @@ class Platform(models.TextChoices):
     STRIPE = "Stripe", "Stripe"
 
 
-class Status(models.IntegerChoices):
-    """Qonversion's `active` field: 2 is set only by its delivery worker."""
+class Status(models.TextChoices):
+    """An integration's state, by name. The wire's `active` 0/1/2 is mapped to these in
+    the client (integrations/qonversion.py) and nowhere else; error is set only by
+    Qonversion's delivery worker."""
 
-    PAUSED = 0, "Paused"
-    ACTIVE = 1, "Active"
-    ERROR = 2, "Error"
+    PAUSED = "paused", "Paused"
+    ACTIVE = "active", "Active"
+    ERROR = "error", "Error"
 
 
 class Integration(models.Model):
@@ -34,7 +36,7 @@ class Integration(models.Model):
     )
     provider_name = models.CharField(max_length=100)
     platform = models.CharField(max_length=10, choices=Platform.choices)
-    active = models.PositiveSmallIntegerField(choices=Status.choices, default=Status.PAUSED)
+    status = models.CharField(max_length=10, choices=Status.choices, default=Status.PAUSED)
     last_delivery_at = models.DateTimeField(null=True, blank=True)
     last_error_at = models.DateTimeField(null=True, blank=True)
     last_error_message = models.TextField(blank=True)
@@ -49,28 +51,21 @@ class Integration(models.Model):
     deleted_by = models.ForeignKey(
         settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
     )
-    # A pause or activate whose outcome is unknown: the state asked for, and when. Shown as
-    # "Waiting for Qonversion to confirm" until a refresh settles it (services.project_sync).
-    pending_active = models.PositiveSmallIntegerField(choices=Status.choices, null=True, blank=True)
+    # A pause or activate whose outcome is unknown: the state asked for ("" when none), and
+    # when. Shown as "Waiting for Qonversion to confirm" until a refresh settles it
+    # (services.project_sync).
+    pending_status = models.CharField(max_length=10, choices=Status.choices, blank=True, default="")
     pending_since = models.DateTimeField(null=True, blank=True)
 
     class Meta:
         constraints: ClassVar = [
             models.UniqueConstraint(fields=["project", "qonversion_id"], name="one_mirror_row_per_upstream_id")
         ]
-        indexes: ClassVar = [models.Index(fields=["project", "deleted_at", "active"], name="integration_listing")]
+        indexes: ClassVar = [models.Index(fields=["project", "deleted_at", "status"], name="integration_listing")]
 
     def __str__(self) -> str:
         return f"{self.title} ({self.qonversion_id})"
 
     @property
-    def status(self) -> Status:
-        return Status(self.active)
-
-    @property
     def is_deleted(self) -> bool:
         return self.deleted_at is not None
-
-    @property
-    def pending_status(self) -> Status | None:
-        return Status(self.pending_active) if self.pending_active is not None else None

@@ -32,6 +32,8 @@ MAX_TITLE_LENGTH = 255
 MAX_PROVIDER_NAME_LENGTH = 100
 MAX_PLATFORM_LENGTH = 10
 MAX_RETRY_AFTER_SECONDS = 30.0
+# The contract's `active`: 0 paused, 1 active, 2 error (set only by Qonversion's delivery worker).
+WIRE_STATUS = {0: "paused", 1: "active", 2: "error"}
 # A retry is only worth starting with at least this much of the deadline left.
 MIN_ATTEMPT_SECONDS = 0.5
 
@@ -45,7 +47,7 @@ class RemoteIntegration:
     title: str
     provider_name: str
     target_platform: str
-    active: int
+    status: str  # "paused", "active" or "error" (WIRE_STATUS); the wire's number stays here
     created_at: datetime
     updated_at: datetime
     last_delivery_at: datetime | None
@@ -256,7 +258,7 @@ def parse_integration(payload: Any) -> RemoteIntegration:
     created_at = _require_time(payload, "created_at")
     updated_at = _require_time(payload, "updated_at") if payload.get("updated_at") is not None else created_at
     active = _require(payload, "active", int)
-    if active not in (0, 1, 2):
+    if active not in WIRE_STATUS:
         raise QonversionProtocolError(f"integration field 'active' has unknown value {active!r}")
     message = payload.get("last_error_message")
     count = payload.get("delivery_error_count") or 0
@@ -275,7 +277,7 @@ def parse_integration(payload: Any) -> RemoteIntegration:
         title=_require(payload, "title", str)[:MAX_TITLE_LENGTH],
         provider_name=_require(payload, "integration", str)[:MAX_PROVIDER_NAME_LENGTH],
         target_platform=platform,
-        active=active,
+        status=WIRE_STATUS[active],
         created_at=created_at,
         updated_at=updated_at,
         last_delivery_at=parse_timestamp(payload.get("last_delivery_at")),

@@ -1,24 +1,30 @@
 """Read-side queries. Each takes an object already resolved through access.py, so
 the queryset it returns is scoped to what the user may see."""
 
-from django.db.models import Count, Q, QuerySet, Sum, Value
+from django.db.models import Case, Count, IntegerField, Q, QuerySet, Sum, Value, When
 from django.db.models.functions import Coalesce
 
 from integrations.filters import STATUS_CHOICES, IntegrationFilters
 from integrations.models import Integration, Status
 from teams.models import Project, Team
 
-# Error (2) first, then Active (1), then Paused (0); within each, most delivery errors.
-BROKEN_FIRST = ("-active", "-delivery_error_count", "title", "pk")
+# Error first, then Active, then Paused; within each, most delivery errors.
+BROKEN_RANK = Case(
+    When(status=Status.ERROR, then=Value(0)),
+    When(status=Status.ACTIVE, then=Value(1)),
+    default=Value(2),
+    output_field=IntegerField(),
+)
+BROKEN_FIRST = (BROKEN_RANK.asc(), "-delivery_error_count", "title", "pk")
 
 
 def projects_with_health(team: Team) -> QuerySet[Project]:
     """The team's projects with per-status counts, in one query whatever their number."""
     live = Q(integrations__deleted_at__isnull=True)
     return Project.objects.filter(team=team).annotate(
-        active_count=Count("integrations", filter=live & Q(integrations__active=Status.ACTIVE)),
-        paused_count=Count("integrations", filter=live & Q(integrations__active=Status.PAUSED)),
-        error_count=Count("integrations", filter=live & Q(integrations__active=Status.ERROR)),
+        active_count=Count("integrations", filter=live & Q(integrations__status=Status.ACTIVE)),
+        paused_count=Count("integrations", filter=live & Q(integrations__status=Status.PAUSED)),
+        error_count=Count("integrations", filter=live & Q(integrations__status=Status.ERROR)),
         delivery_errors=Coalesce(Sum("integrations__delivery_error_count", filter=live), Value(0)),
     )
 
@@ -47,7 +53,7 @@ def filtered_integrations(project: Project, filters: IntegrationFilters) -> Quer
     queryset = queryset.filter(deleted_at__isnull=True)
     status = STATUS_CHOICES[filters.status]
     if status is not None:
-        queryset = queryset.filter(active=status)
+        queryset = queryset.filter(status=status)
     return queryset.order_by(*BROKEN_FIRST)
 
 
@@ -56,12 +62,12 @@ def status_counts(project: Project, filters: IntegrationFilters) -> dict[str, in
     live = Q(deleted_at__isnull=True)
     counts = _narrowed(project, filters).aggregate(
         n_all=Count("pk", filter=live),
-        n_error=Count("pk", filter=live & Q(active=Status.ERROR)),
-        n_active=Count("pk", filter=live & Q(active=Status.ACTIVE)),
-        n_paused=Count("pk", filter=live & Q(active=Status.PAUSED)),
+        n_error=Count("pk", filter=live & Q(status=Status.ERROR)),
+        n_active=Count("pk", filter=live & Q(status=Status.ACTIVE)),
+        n_paused=Count("pk", filter=live & Q(status=Status.PAUSED)),
         n_deleted=Count("pk", filter=Q(deleted_at__isnull=False)),
     )
-    # Aggregate names may not shadow fields ("active"), hence the n_ prefix.
+    # Aggregate names may not shadow fields ("status"), hence the n_ prefix.
     return {name.removeprefix("n_"): value or 0 for name, value in counts.items()}
 
 

@@ -38,7 +38,7 @@ MIRRORED_FIELDS = (
     "provider_name",
     "provider_slug",
     "platform",
-    "active",
+    "status",
     "last_delivery_at",
     "last_error_at",
     "last_error_message",
@@ -47,7 +47,7 @@ MIRRORED_FIELDS = (
     "upstream_updated_at",
     "synced_at",
 )
-PENDING_FIELDS = ("pending_active", "pending_since")
+PENDING_FIELDS = ("pending_status", "pending_since")
 
 
 def shown_upstream_text(text: str) -> str:
@@ -62,7 +62,7 @@ def _mirror_values(remote: RemoteIntegration, catalog: Catalog | None, now: obje
         "provider_name": remote.provider_name,
         "provider_slug": catalog.slug_for_title(remote.provider_name) if catalog else "",
         "platform": remote.target_platform,
-        "active": remote.active,
+        "status": remote.status,
         "last_delivery_at": remote.last_delivery_at,
         "last_error_at": remote.last_error_at,
         "last_error_message": shown_upstream_text(remote.last_error_message or ""),
@@ -150,7 +150,7 @@ def integration_create(
                 action="integration.create",
                 actor=actor,
                 outcome=Outcome.SUCCESS,
-                detail={"request": request, "after": {"active": remote.active}},
+                detail={"request": request, "after": {"status": remote.status}},
                 ip=ip,
             )
     return integration
@@ -201,11 +201,11 @@ def _settle_pending(row: Integration, remote: RemoteIntegration, now: datetime) 
     """A change waiting for confirmation is settled when the list shows the state asked
     for, or, failing that, once the confirmation window has passed (then the listed
     state is what holds)."""
-    if row.pending_active is None:
+    if not row.pending_status:
         return {}
     window = timedelta(seconds=settings.QONADMIN_CONFIRM_WINDOW_SECONDS)
-    if remote.active == row.pending_active or row.pending_since is None or row.pending_since < now - window:
-        return {"pending_active": None, "pending_since": None}
+    if remote.status == row.pending_status or row.pending_since is None or row.pending_since < now - window:
+        return {"pending_status": "", "pending_since": None}
     return {}
 
 
@@ -239,7 +239,7 @@ def _sync_claimed(project: Project, *, attempted_at: datetime, fetched_at: datet
                 # Written by an action after our list was taken (newer than this list), or
                 # deleted: deletion in Qonversion is permanent, whatever a list still shows.
                 continue
-            broke = remote.active == Status.ERROR and (row.active != Status.ERROR if row else watched_before)
+            broke = remote.status == Status.ERROR and (row.status != Status.ERROR if row else watched_before)
             if row is None:
                 to_create.append(Integration(project=project, qonversion_id=remote.id, **values))
                 if broke:
@@ -285,7 +285,7 @@ class AwaitingConfirmation(QonversionError):
 
 def awaiting_confirmation(integration: Integration, *, now: datetime | None = None) -> bool:
     """Whether a pause or activate of `integration` with an unknown outcome may still land."""
-    if integration.pending_active is None or integration.pending_since is None:
+    if not integration.pending_status or integration.pending_since is None:
         return False
     window = timedelta(seconds=settings.QONADMIN_CONFIRM_WINDOW_SECONDS)
     return integration.pending_since >= (now or timezone.now()) - window
@@ -293,11 +293,11 @@ def awaiting_confirmation(integration: Integration, *, now: datetime | None = No
 
 def _refuse_opposite_of_pending(integration: Integration, wanted: Status) -> None:
     pending = integration.pending_status
-    if pending is None or pending == wanted or integration.pending_since is None:
+    if not pending or pending == wanted or integration.pending_since is None:
         return  # nothing pending, or a retry of the same change (harmless: setting a state is idempotent)
     if not awaiting_confirmation(integration):
         return  # too long ago to land now: the listed state holds
-    asked = pending.label.lower()
+    asked = Status(pending).label.lower()
     settled_by = integration.pending_since + timedelta(seconds=settings.QONADMIN_CONFIRM_WINDOW_SECONDS)
     raise AwaitingConfirmation(
         f"Qonversion has not confirmed the earlier change to {asked} "
@@ -317,8 +317,8 @@ def _mark_pending(integration: Integration, wanted: Status) -> None:
     """Qonversion may or may not have applied the change: say so on the row until a
     refresh settles it."""
     now = timezone.now()
-    Integration.objects.filter(pk=integration.pk).update(pending_active=wanted, pending_since=now)
-    integration.pending_active, integration.pending_since = wanted, now
+    Integration.objects.filter(pk=integration.pk).update(pending_status=wanted, pending_since=now)
+    integration.pending_status, integration.pending_since = wanted, now
 
 
 def integration_set_status(
@@ -333,7 +333,7 @@ def integration_set_status(
     Qonversion reports — never the state we merely asked for."""
     project = integration.project
     action = "integration.activate" if active else "integration.pause"
-    before = integration.active
+    before = integration.status
     wanted = Status.ACTIVE if active else Status.PAUSED
     _refuse_opposite_of_pending(integration, wanted)
     try:
@@ -347,7 +347,7 @@ def integration_set_status(
             error=error,
             target_id=integration.qonversion_id,
             target_repr=integration.title,
-            request={"status": int(active)},
+            request={"status": wanted},
             ip=ip,
         )
         if isinstance(error, QonversionNotFound):
@@ -357,7 +357,7 @@ def integration_set_status(
         raise
     values = _mirror_values(remote, cached_catalog(project), timezone.now())
     values["provider_slug"] = values["provider_slug"] or integration.provider_slug
-    values.update(pending_active=None, pending_since=None)  # Qonversion answered: nothing is pending
+    values.update(pending_status="", pending_since=None)  # Qonversion answered: nothing is pending
     with transaction.atomic():
         for name, value in values.items():
             setattr(integration, name, value)
@@ -368,9 +368,9 @@ def integration_set_status(
             actor=actor,
             outcome=Outcome.SUCCESS,
             detail={
-                "request": {"status": int(active)},
-                "before": {"active": before},
-                "after": {"active": remote.active},
+                "request": {"status": wanted},
+                "before": {"status": before},
+                "after": {"status": remote.status},
             },
             ip=ip,
         )
@@ -413,7 +413,7 @@ def integration_delete(
             action="integration.delete",
             actor=actor,
             outcome=Outcome.SUCCESS,
-            detail={"before": {"active": integration.active}, "already_deleted_upstream": already_gone},
+            detail={"before": {"status": integration.status}, "already_deleted_upstream": already_gone},
             ip=ip,
         )
     return integration
@@ -437,9 +437,9 @@ class BulkOutcome:
 
 def bulk_would_change(integration: Integration, action: BulkAction) -> bool:
     if action is BulkAction.PAUSE:
-        return integration.active != Status.PAUSED
+        return integration.status != Status.PAUSED
     if action is BulkAction.ACTIVATE:
-        return integration.active != Status.ACTIVE
+        return integration.status != Status.ACTIVE
     return True
 
 

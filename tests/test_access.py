@@ -10,7 +10,7 @@ from django.test import Client
 from django.urls import URLPattern, get_resolver, reverse
 from django.utils import timezone
 
-from integrations.models import Integration
+from integrations.models import Integration, Status
 from sandbox.control_client import SandboxControl
 from teams.models import Invitation, Membership, Project, Role
 from tests.conftest import HTMX, login
@@ -71,7 +71,7 @@ def targets(project: Project, owner: User) -> dict[str, object]:
         title="Existing",
         provider_name="Slack",
         platform="iOS",
-        active=1,
+        status=Status.ACTIVE,
         upstream_created_at=now,
         upstream_updated_at=now,
     )
@@ -114,7 +114,7 @@ def call(client: Client, method: str, url: str, **extra: str):
         "provider": "slack",
         "platform": "iOS",
         "idempotency_key": str(uuid.uuid4()),
-        "active": "0",
+        "status": "paused",
         "action": "pause",
         "ids": [str(i) for i in Integration.objects.values_list("pk", flat=True)],
         "confirm": "yes",

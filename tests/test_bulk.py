@@ -34,7 +34,7 @@ def test_it_previews_before_changing_anything(project: Project, owner, owner_cli
     assert "Already paused: no change" in html
     assert ">Pause 3 integrations</button>" in html
     assert sandbox.requests() == []
-    assert Integration.objects.filter(active=Status.ACTIVE).count() == 3
+    assert Integration.objects.filter(status=Status.ACTIVE).count() == 3
 
 
 @pytest.mark.django_db
@@ -52,7 +52,7 @@ def test_it_applies_row_by_row_and_one_failure_does_not_stop_the_rest(
     failed = rf'data-bulk-result="{broken.pk}">\s*<strong>Active 1</strong>: <span role="alert">'
     assert re.search(failed + r"Qonversion had an internal error \(503\)\. It may or may not have gone through", html)
     assert re.search(rf'data-bulk-result="{three_active[2].pk}">\s*<strong>Active 2</strong>: Paused', html)
-    states = {i.title: i.active for i in Integration.objects.all()}
+    states = {i.title: i.status for i in Integration.objects.all()}
     assert states == {"Active 0": Status.PAUSED, "Active 1": Status.ACTIVE, "Active 2": Status.PAUSED}
     # The list comes back out of band with what Qonversion reports.
     assert 'id="integration-list" aria-labelledby="integrations-heading" hx-swap-oob="true"' in html
@@ -83,7 +83,7 @@ def test_ids_of_another_project_are_ignored(project: Project, owner, owner_clien
     ).content.decode()
     assert "Select at least one integration first." in html
     foreign.refresh_from_db()
-    assert foreign.active == Status.ACTIVE
+    assert foreign.status == Status.ACTIVE
 
 
 @pytest.mark.django_db
@@ -101,7 +101,7 @@ def test_bulk_works_without_javascript(project: Project, owner_client: Client, t
     done = owner_client.post(bulk_url(project), {"action": "pause", "ids": ids, "confirm": "yes"}).content.decode()
     assert "<html" in done and "Pause: done" in done
     assert done.count('id="integration-list"') == 1
-    assert Integration.objects.filter(active=Status.PAUSED).count() == 3
+    assert Integration.objects.filter(status=Status.PAUSED).count() == 3
 
 
 @pytest.mark.django_db

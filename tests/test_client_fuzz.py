@@ -111,7 +111,7 @@ def assert_integration(value: object) -> None:
     assert len(value.title) <= MAX_TITLE_LENGTH
     assert len(value.provider_name) <= MAX_PROVIDER_NAME_LENGTH
     assert len(value.target_platform) <= 10
-    assert value.active in (0, 1, 2)
+    assert value.status in ("paused", "active", "error")
     assert type(value.delivery_error_count) is int
     assert 0 <= value.delivery_error_count <= MAX_COUNT
     assert_utc_time(value.created_at)

@@ -129,7 +129,7 @@ def test_mirror_rows_are_shown_as_text(project: Project, pages: Pages, title: st
             "title": title,
             "provider_name": "Webhooks",
             "platform": "iOS",
-            "active": Status.ERROR,  # so the team page lists it, with its message
+            "status": Status.ERROR,  # so the team page lists it, with its message
             "last_error_message": message,
             "last_error_at": now,
             "delivery_error_count": 5,
@@ -155,5 +155,5 @@ def test_upstream_text_is_shown_as_text(
     sandbox.deliveries(key=SANDBOX_KEY, integration_id=created["id"], outcome="failure", count=5, message=message)
     project_sync(project=project)
     integration = Integration.objects.get(project=project, qonversion_id=created["id"])
-    assert integration.active == Status.ERROR
+    assert integration.status == Status.ERROR
     pages.check(integration)

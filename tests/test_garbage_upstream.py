@@ -15,7 +15,7 @@ from django.contrib.auth.models import User
 from django.test import Client
 from django.urls import reverse
 
-from integrations.models import Integration
+from integrations.models import Integration, Status
 from sandbox.control_client import SandboxControl
 from sandbox.faults import WRONG_SHAPES
 from teams.models import Project
@@ -127,13 +127,13 @@ def test_a_status_change_keeps_the_row(
     before = scene.rows()
     sandbox.add_fault(method="POST", path_prefix="/v4/integrations/", status=status, after=after, times=0, **garbage)
     url = integration_url(scene, "integration_status", scene.paused)
-    response = scene.client.post(url, {"active": "1"}, **HTMX)
+    response = scene.client.post(url, {"status": "active"}, **HTMX)
     html = response.content.decode()
     assert_a_page_with_a_message(html, response.status_code)
     assert "Paused one" in html  # the row is still there, with its reason beside it
     assert scene.rows() == before
     scene.paused.refresh_from_db()
-    assert scene.paused.active == 0  # what Qonversion last reported, not what was asked
+    assert scene.paused.status == Status.PAUSED  # what Qonversion last reported, not what was asked
 
 
 @pytest.mark.django_db

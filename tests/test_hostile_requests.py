@@ -53,7 +53,7 @@ def test_a_garbage_current_url_header_does_not_fail_a_status_change(
     project: Project, owner, owner_client: Client, current_url: str
 ):
     integration = make_integration(project, owner, "Amplitude prod")
-    response = owner_client.post(status_url(integration), {"active": "1"}, **HTMX, HTTP_HX_CURRENT_URL=current_url)
+    response = owner_client.post(status_url(integration), {"status": "active"}, **HTMX, HTTP_HX_CURRENT_URL=current_url)
     assert response.status_code == 200
     assert '<span class="badge-label">Active</span>' in response.content.decode()
     integration.refresh_from_db()
@@ -94,7 +94,7 @@ def test_a_next_that_is_not_a_path_falls_back_to_the_project_page_after_a_status
     project: Project, owner, owner_client: Client, next_value: str
 ):
     integration = make_integration(project, owner, "Amplitude prod")
-    response = owner_client.post(status_url(integration), {"active": "1", "next": next_value})
+    response = owner_client.post(status_url(integration), {"status": "active", "next": next_value})
     assert response.status_code == 302
     assert response["Location"] == reverse("project_detail", kwargs={"project_id": project.pk})
     integration.refresh_from_db()
@@ -105,7 +105,7 @@ def test_a_next_that_is_not_a_path_falls_back_to_the_project_page_after_a_status
 def test_a_next_path_on_this_site_is_followed(project: Project, owner, owner_client: Client):
     integration = make_integration(project, owner, "Amplitude prod")
     back = reverse("project_detail", kwargs={"project_id": project.pk}) + "?status=active"
-    response = owner_client.post(status_url(integration), {"active": "1", "next": back})
+    response = owner_client.post(status_url(integration), {"status": "active", "next": back})
     assert response["Location"] == back
 
 

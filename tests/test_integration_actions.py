@@ -50,17 +50,17 @@ def chip_count(html: str, name: str) -> int:
 @pytest.mark.django_db
 def test_it_pauses_and_activates_a_row_in_place(project: Project, owner, owner_client: Client):
     integration = make_integration(project, owner, "Amplitude prod", active=True)
-    html = owner_client.post(status_url(integration), {"active": "0"}, **HTMX).content.decode()
+    html = owner_client.post(status_url(integration), {"status": "paused"}, **HTMX).content.decode()
     assert html.lstrip().startswith(f'<tr id="integration-{integration.pk}"')
     assert badge(html) == "Paused"
     assert 'id="status-chips" class="chips" hx-swap-oob="true"' in html
     assert chip_count(html, "paused") == 1
     assert ">Activate</button>" in html
-    html = owner_client.post(status_url(integration), {"active": "1"}, **HTMX).content.decode()
+    html = owner_client.post(status_url(integration), {"status": "active"}, **HTMX).content.decode()
     assert badge(html) == "Active"
     assert ">Pause</button>" in html
     integration.refresh_from_db()
-    assert integration.active == Status.ACTIVE
+    assert integration.status == Status.ACTIVE
     actions = list(AuditEvent.objects.filter(target_id=integration.qonversion_id).values_list("action", "outcome"))
     assert ("integration.pause", "success") in actions
     assert ("integration.activate", "success") in actions
@@ -72,8 +72,8 @@ def test_it_recovers_an_integration_in_error(project: Project, owner, owner_clie
     sandbox.deliveries(key=SANDBOX_KEY, integration_id=integration.qonversion_id, outcome="failure", count=5)
     owner_client.post(reverse("project_refresh", kwargs={"project_id": project.pk}), **HTMX)
     integration.refresh_from_db()
-    assert integration.active == Status.ERROR
-    html = owner_client.post(status_url(integration), {"active": "1"}, **HTMX).content.decode()
+    assert integration.status == Status.ERROR
+    html = owner_client.post(status_url(integration), {"status": "active"}, **HTMX).content.decode()
     assert badge(html) == "Active"
 
 
@@ -85,11 +85,11 @@ def test_it_shows_what_qonversion_reports_not_what_it_assumed(project: Project, 
     upstream = client_for_project(project)
     upstream.set_status(integration.qonversion_id, active=True)
     sandbox.deliveries(key=SANDBOX_KEY, integration_id=integration.qonversion_id, outcome="failure", count=5)
-    html = owner_client.post(status_url(integration), {"active": "1"}, **HTMX).content.decode()
+    html = owner_client.post(status_url(integration), {"status": "active"}, **HTMX).content.decode()
     assert badge(html) == "Active"
     event = AuditEvent.objects.filter(action="integration.activate").latest("pk")
-    assert event.detail["before"] == {"active": 0}
-    assert event.detail["after"] == {"active": 1}
+    assert event.detail["before"] == {"status": "paused"}
+    assert event.detail["after"] == {"status": "active"}
 
 
 @pytest.mark.django_db
@@ -98,7 +98,7 @@ def test_a_failed_action_keeps_the_old_state_and_says_why(project: Project, owne
     sandbox.add_fault(
         method="POST", path_prefix=f"/v4/integrations/{integration.qonversion_id}/status", status=503, times=3
     )
-    html = owner_client.post(status_url(integration), {"active": "0"}, **HTMX).content.decode()
+    html = owner_client.post(status_url(integration), {"status": "paused"}, **HTMX).content.decode()
     # A 5xx may come after the change was made: the row keeps what Qonversion last reported
     # and says it waits for a refresh to confirm, rather than "not changed".
     assert badge(html) == "Active"
@@ -106,17 +106,17 @@ def test_a_failed_action_keeps_the_old_state_and_says_why(project: Project, owne
     assert re.search(r'class="row-error" role="alert">Qonversion had an internal error \(503\)\. It may or may', html)
     assert "not changed" not in html
     integration.refresh_from_db()
-    assert integration.active == Status.ACTIVE
+    assert integration.status == Status.ACTIVE
     failure = AuditEvent.objects.get(action="integration.pause", outcome="unknown")
     assert failure.detail["upstream"]["status"] == 503
-    assert failure.detail["request"] == {"status": 0}
+    assert failure.detail["request"] == {"status": "paused"}
 
 
 @pytest.mark.django_db
 def test_an_integration_gone_upstream_leaves_the_list(project: Project, owner, owner_client, sandbox):
     integration = make_integration(project, owner, "Vanished")
     client_for_project(project).delete_integration(integration.qonversion_id)
-    response = owner_client.post(status_url(integration), {"active": "1"}, **HTMX)
+    response = owner_client.post(status_url(integration), {"status": "active"}, **HTMX)
     html = response.content.decode()
     assert f'id="integration-{integration.pk}"' not in html
     assert "Qonversion no longer has this integration (404)" in html  # the out-of-band message
@@ -128,7 +128,7 @@ def test_an_integration_gone_upstream_leaves_the_list(project: Project, owner, o
 def test_status_without_javascript_redirects_back_with_a_message(project: Project, owner, owner_client):
     integration = make_integration(project, owner, "Plain", active=True)
     response = owner_client.post(
-        status_url(integration), {"active": "0", "next": f"/projects/{project.pk}/?status=active"}, follow=True
+        status_url(integration), {"status": "paused", "next": f"/projects/{project.pk}/?status=active"}, follow=True
     )
     assert response.redirect_chain[-1][0] == f"/projects/{project.pk}/?status=active"
     assert "Paused “Plain”. Qonversion reports it Paused." in response.content.decode()
@@ -137,7 +137,7 @@ def test_status_without_javascript_redirects_back_with_a_message(project: Projec
 @pytest.mark.django_db
 def test_it_refuses_a_next_url_off_the_site(project: Project, owner, owner_client):
     integration = make_integration(project, owner, "Plain", active=True)
-    response = owner_client.post(status_url(integration), {"active": "0", "next": "https://evil.example/"})
+    response = owner_client.post(status_url(integration), {"status": "paused", "next": "https://evil.example/"})
     assert response["Location"] == f"/projects/{project.pk}/"
 
 
@@ -145,7 +145,7 @@ def test_it_refuses_a_next_url_off_the_site(project: Project, owner, owner_clien
 def test_it_rejects_an_unknown_status(project: Project, owner, owner_client, sandbox):
     integration = make_integration(project, owner, "Plain")
     sandbox.clear_requests()
-    assert owner_client.post(status_url(integration), {"active": "2"}, **HTMX).status_code == 400
+    assert owner_client.post(status_url(integration), {"status": "error"}, **HTMX).status_code == 400
     assert sandbox.requests() == []
 
 

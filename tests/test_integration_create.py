@@ -12,7 +12,7 @@ from django.urls import reverse
 from audit.models import AuditEvent
 from integrations.catalog import Catalog, catalog_cache_key, get_catalog
 from integrations.clients import client_for_project
-from integrations.models import Integration
+from integrations.models import Integration, Status
 from integrations.qonversion import Provider, ProviderCategory
 from sandbox.control_client import SandboxControl
 from teams.models import Project
@@ -59,7 +59,7 @@ def test_it_creates_and_returns_the_new_row_with_a_paused_badge(project: Project
     assert integration.title == "Amplitude — Production iOS"
     assert integration.provider_name == "Amplitude"
     assert integration.provider_slug == "amplitude"
-    assert integration.active == 0
+    assert integration.status == Status.PAUSED
     assert integration.created_by == owner
     # The list comes back out of band with the new row and its badge.
     assert 'id="integration-list" aria-labelledby="integrations-heading" hx-swap-oob="true"' in html

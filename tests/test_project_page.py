@@ -11,7 +11,7 @@ from django.urls import reverse
 from django.utils import timezone
 
 from integrations.clients import client_for_project
-from integrations.models import Integration
+from integrations.models import Integration, Status
 from integrations.services import integration_create, integration_set_status, project_sync
 from sandbox.control_client import SandboxControl
 from teams.models import Project
@@ -187,7 +187,7 @@ def seed_rows(project: Project, count: int) -> None:
             title=f"Integration {n}",
             provider_name="Slack",
             platform="iOS",
-            active=n % 3,
+            status=list(Status)[n % 3],
             delivery_error_count=n % 7,
             last_error_message="boom" if n % 3 == 2 else "",
             last_error_at=now if n % 3 == 2 else None,
@@ -231,7 +231,7 @@ def test_row_actions_and_refresh_have_a_flat_query_count(project: Project, owner
         with CaptureQueriesContext(connection) as action_queries:
             owner_client.post(
                 reverse("integration_status", kwargs={"project_id": project.pk, "integration_id": target.pk}),
-                {"active": "1"},
+                {"status": "active"},
                 **HTMX,
             )
         counts[total] = (len(refresh_queries), len(action_queries))

@@ -64,7 +64,7 @@ def test_it_lists_nothing_for_a_new_project(client: QonversionClient):
 
 def test_it_creates_a_paused_integration_with_the_provider_display_name(client: QonversionClient, control):
     created = create(client)
-    assert created.active == 0
+    assert created.status == "paused"
     assert created.title == "Amplitude prod"
     assert created.provider_name == "Amplitude"
     assert created.target_platform == "iOS"
@@ -126,8 +126,8 @@ def test_it_reads_the_provider_catalog(client: QonversionClient):
 
 def test_it_pauses_and_activates(client: QonversionClient):
     created = create(client)
-    assert client.set_status(created.id, active=True).active == 1
-    assert client.set_status(created.id, active=False).active == 0
+    assert client.set_status(created.id, active=True).status == "active"
+    assert client.set_status(created.id, active=False).status == "paused"
 
 
 def test_it_reports_an_unknown_integration_as_not_found(client: QonversionClient):
@@ -252,7 +252,7 @@ def test_it_tolerates_unknown_fields_and_rejects_broken_objects():
         "something_new": {"nested": True},
     }
     parsed = parse_integration(payload)
-    assert parsed.active == 2
+    assert parsed.status == "error"
     assert parsed.last_error_message == "boom"
     assert parsed.last_error_at is not None
     with pytest.raises(QonversionProtocolError):

@@ -20,7 +20,7 @@ def test_it_refuses_outside_demo_mode(settings, sandbox):
 def test_it_seeds_every_state_and_is_idempotent(settings, sandbox):
     settings.QONADMIN_DEMO = True
     call_command("seed_demo")
-    states = set(Integration.objects.filter(deleted_at__isnull=True).values_list("active", flat=True))
+    states = set(Integration.objects.filter(deleted_at__isnull=True).values_list("status", flat=True))
     assert states == {Status.PAUSED, Status.ACTIVE, Status.ERROR}
     assert authenticate(username="demo", password="demo") is not None
     assert Membership.objects.get(user__username="viewer").role == "viewer"

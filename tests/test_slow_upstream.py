@@ -38,7 +38,7 @@ def test_no_action_waits_on_qonversion_longer_than_the_deadline(
     integration = make_integration(project, owner, "Slow")
     sandbox.add_fault(method="POST", path_prefix="/v4/integrations/", delay=3, times=3)
     started = time.monotonic()
-    html = owner_client.post(status_url(integration), {"active": "1"}, **HTMX).content.decode()
+    html = owner_client.post(status_url(integration), {"status": "active"}, **HTMX).content.decode()
     waited = time.monotonic() - started
     assert waited < 2.5, f"waited {waited:.1f} s on a 1 s deadline"
     assert "Qonversion did not answer within 1 s" in html
@@ -107,7 +107,7 @@ def test_bulk_work_goes_in_bounded_steps_with_progress(
     assert steps == 3
     assert "Pause: done" in html
     assert '<progress value="3" max="3"' in html
-    assert set(Integration.objects.values_list("active", flat=True)) == {Status.PAUSED}
+    assert set(Integration.objects.values_list("status", flat=True)) == {Status.PAUSED}
 
 
 @pytest.mark.django_db

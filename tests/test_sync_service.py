@@ -65,7 +65,7 @@ def test_a_refresh_never_undoes_what_happened_after_its_list_was_taken(project: 
     monkeypatch.setattr(QonversionClient, "list_integrations", slow_list)
     project_sync(project=project)
     assert Integration.objects.get(title="Created during the refresh").deleted_at is None
-    assert Integration.objects.get(pk=paused_here.pk).active == Status.PAUSED
+    assert Integration.objects.get(pk=paused_here.pk).status == Status.PAUSED
 
 
 @pytest.mark.django_db

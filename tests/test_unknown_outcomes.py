@@ -92,7 +92,7 @@ def test_a_pause_answered_unreadably_waits_for_confirmation_and_a_refresh_settle
     integration = make_integration(project, owner, "Unclear", active=True)
     path = f"/v4/integrations/{integration.qonversion_id}/status"
     sandbox.add_fault(method="POST", path_prefix=path, after=True, garbage="not_json", status=200)
-    html = owner_client.post(status_url(integration), {"active": "0"}, **HTMX).content.decode()
+    html = owner_client.post(status_url(integration), {"status": "paused"}, **HTMX).content.decode()
     assert "Waiting for Qonversion to confirm: paused" in html
     assert "It may or may not have gone through" in html
     assert "not changed" not in html
@@ -101,7 +101,7 @@ def test_a_pause_answered_unreadably_waits_for_confirmation_and_a_refresh_settle
     listed = refresh(owner_client, project)
     integration.refresh_from_db()
     assert integration.status == Status.PAUSED
-    assert integration.pending_status is None
+    assert integration.pending_status == ""
     assert "Waiting for Qonversion to confirm" not in listed
 
 
@@ -115,23 +115,23 @@ def test_a_late_pause_cannot_override_a_newer_activate(
     path = f"/v4/integrations/{integration.qonversion_id}/status"
     # Qonversion is slow: it applies the pause after we stopped waiting for it.
     sandbox.add_fault(method="POST", path_prefix=path, delay=0.8)
-    html = owner_client.post(status_url(integration), {"active": "0"}, **HTMX).content.decode()
+    html = owner_client.post(status_url(integration), {"status": "paused"}, **HTMX).content.decode()
     assert "did not answer within 0.3 s. It may or may not have gone through" in html
     assert "Waiting for Qonversion to confirm: paused" in html
     # The opposite change is refused while the first may still land...
-    html = owner_client.post(status_url(integration), {"active": "1"}, **HTMX).content.decode()
+    html = owner_client.post(status_url(integration), {"status": "active"}, **HTMX).content.decode()
     assert "Qonversion has not confirmed the earlier change to paused" in html
     assert not [r for r in sandbox.requests() if r["path"] == path and r.get("body", {}).get("status") == 1]
     # ...it lands, a refresh confirms it, and only then is Activate sent: nothing overrides it.
     deadline = time.monotonic() + 5
-    while client_for_project(project).list_integrations()[0].active != Status.PAUSED:
+    while client_for_project(project).list_integrations()[0].status != Status.PAUSED:
         assert time.monotonic() < deadline
         time.sleep(0.05)
     refresh(owner_client, project)
-    html = owner_client.post(status_url(integration), {"active": "1"}, **HTMX).content.decode()
+    html = owner_client.post(status_url(integration), {"status": "active"}, **HTMX).content.decode()
     assert '<span class="badge-label">Active</span>' in html
     time.sleep(0.2)
-    assert client_for_project(project).list_integrations()[0].active == Status.ACTIVE
+    assert client_for_project(project).list_integrations()[0].status == Status.ACTIVE
 
 
 @pytest.mark.django_db
@@ -140,13 +140,13 @@ def test_a_change_never_confirmed_is_settled_by_the_listed_state_after_the_windo
 ):
     integration = make_integration(project, owner, "Never landed", active=True)
     asked = timezone.now() - timedelta(seconds=settings.QONADMIN_CONFIRM_WINDOW_SECONDS + 1)
-    Integration.objects.filter(pk=integration.pk).update(pending_active=Status.PAUSED, pending_since=asked)
+    Integration.objects.filter(pk=integration.pk).update(pending_status=Status.PAUSED, pending_since=asked)
     refresh(owner_client, project)
     integration.refresh_from_db()
-    assert integration.pending_status is None
+    assert integration.pending_status == ""
     assert integration.status == Status.ACTIVE
     # And a new change is allowed again.
-    html = owner_client.post(status_url(integration), {"active": "0"}, **HTMX).content.decode()
+    html = owner_client.post(status_url(integration), {"status": "paused"}, **HTMX).content.decode()
     assert '<span class="badge-label">Paused</span>' in html
 
 

@@ -19,7 +19,7 @@ _ICONS = {
 
 
 @register.simple_tag
-def status_icon(value: int) -> SafeString:
+def status_icon(value: str) -> SafeString:
     status = Status(value)
     return mark_safe(  # noqa: S308 - fixed markup from _ICONS, no user input
         f'<svg class="icon" aria-hidden="true" focusable="false" viewBox="0 0 16 16">{_ICONS[status]}</svg>'
@@ -27,7 +27,7 @@ def status_icon(value: int) -> SafeString:
 
 
 @register.simple_tag
-def status_badge(value: int) -> SafeString:
+def status_badge(value: str) -> SafeString:
     status = Status(value)
     return format_html(
         '<span class="badge badge-{}" data-status="{}">{}<span class="badge-label">{}</span></span>',

@@ -52,7 +52,7 @@ def integration_bulk(request: HtmxHttpRequest, project_id: int) -> HttpResponse:
 
     if request.POST.get("confirm") != "yes":
         lines = [
-            BulkLine(i, f"{i.status.label} → {PAST_TENSE[action].lower()}")
+            BulkLine(i, f"{i.get_status_display()} → {PAST_TENSE[action].lower()}")
             if bulk_would_change(i, action)
             else BulkLine(i, f"{UNCHANGED[action]}: no change", changes=False)
             for i in integrations

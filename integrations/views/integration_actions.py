@@ -9,7 +9,7 @@ from django.views.decorators.http import require_http_methods, require_POST
 from integrations.access import get_integration_for_user
 from integrations.explain import explain
 from integrations.history import integration_history
-from integrations.models import Integration
+from integrations.models import Integration, Status
 from integrations.qonversion import QonversionError, QonversionNotFound
 from integrations.services import integration_delete, integration_set_status
 from integrations.views.helpers import current_filters
@@ -56,16 +56,19 @@ def integration_detail(request: HtmxHttpRequest, project_id: int, integration_id
 @require_POST
 def integration_status(request: HtmxHttpRequest, project_id: int, integration_id: int) -> HttpResponse:
     integration, project, access = get_integration_for_user(request.user, project_id, integration_id, Action.OPERATE)
-    wanted = request.POST.get("active")
-    if wanted not in ("0", "1") or integration.is_deleted:
-        return HttpResponse("Choose active=0 (pause) or active=1 (activate) for a live integration.", status=400)
-    verb = "Activated" if wanted == "1" else "Paused"
+    wanted = request.POST.get("status")
+    if wanted not in (Status.PAUSED, Status.ACTIVE) or integration.is_deleted:
+        return HttpResponse("Choose status=paused or status=active for a live integration.", status=400)
+    verb = "Activated" if wanted == Status.ACTIVE else "Paused"
     # Everything read from the request is read before the write, so nothing the client
     # sent can fail the response once Qonversion has made the change.
     back = safe_next(request, project_url(project, current_filters(request)))
     try:
         integration_set_status(
-            integration=integration, actor=signed_in_user(request), active=wanted == "1", ip=client_ip(request)
+            integration=integration,
+            actor=signed_in_user(request),
+            active=wanted == Status.ACTIVE,
+            ip=client_ip(request),
         )
     except QonversionNotFound as error:
         message = explain(error, outcome="It is marked deleted here")
@@ -85,7 +88,9 @@ def integration_status(request: HtmxHttpRequest, project_id: int, integration_id
     else:
         if request.htmx:
             return _row_response(request, project, integration, access=access, row_notice=f"{verb}.")
-        messages.success(request, f"{verb} “{integration.title}”. Qonversion reports it {integration.status.label}.")
+        messages.success(
+            request, f"{verb} “{integration.title}”. Qonversion reports it {integration.get_status_display()}."
+        )
     return redirect(back)
 
 

@@ -26,7 +26,7 @@ def team_detail(request: HttpRequest, team_slug: str) -> HttpResponse:
     access = get_team_for_user(request.user, team_slug)
     projects = list(projects_with_health(access.team))
     in_error = list(
-        Integration.objects.filter(project__team=access.team, active=Status.ERROR, deleted_at__isnull=True)
+        Integration.objects.filter(project__team=access.team, status=Status.ERROR, deleted_at__isnull=True)
         .select_related("project")
         .order_by("-last_error_at", "title")[:100]
     )

@@ -35,7 +35,7 @@ def test_pause_then_activate_in_place(page: Page, live_server, project: Project,
     target.get_by_role("button", name="Activate").click()
     expect(target.locator(".badge")).to_have_text("Active")
     assert page.evaluate("window.__sameDocument") is True
-    assert Integration.objects.get(title="Amplitude prod").active == Status.ACTIVE
+    assert Integration.objects.get(title="Amplitude prod").status == Status.ACTIVE
 
 
 def test_delete_with_confirmation(page: Page, live_server, project: Project, owner):
@@ -138,5 +138,5 @@ def test_a_long_bulk_action_goes_in_steps_and_shows_progress(
     expect(page.get_by_role("heading", name="Pause: done")).to_be_visible(timeout=10_000)
     expect(page.locator("#bulk-result-lines li")).to_have_count(3)
     expect(page.locator("#bulk-result-lines li", has_text="Paused")).to_have_count(3)
-    assert set(Integration.objects.values_list("active", flat=True)) == {Status.PAUSED}
+    assert set(Integration.objects.values_list("status", flat=True)) == {Status.PAUSED}
     assert page.evaluate("window.__sameDocument") is True
