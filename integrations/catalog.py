@@ -11,7 +11,8 @@ from django.conf import settings
 from django.core.cache import cache
 
 from integrations.clients import client_for_project
-from integrations.qonversion import Provider, ProviderCategory
+from integrations.errors import UpstreamError
+from integrations.qonversion import Provider, ProviderCategory, QonversionError
 from teams.models import Project
 
 
@@ -42,12 +43,15 @@ def catalog_cache_key(project: Project) -> str:
 
 
 def get_catalog(project: Project) -> Catalog:
-    """The catalog, from cache or Qonversion. Raises QonversionError when it cannot be had."""
+    """The catalog, from cache or Qonversion. Raises UpstreamError when it cannot be had."""
     key = catalog_cache_key(project)
     cached = cache.get(key)
     if isinstance(cached, Catalog):
         return cached
-    catalog = Catalog(categories=client_for_project(project).get_meta())
+    try:
+        catalog = Catalog(categories=client_for_project(project).get_meta())
+    except QonversionError as error:
+        raise UpstreamError(error) from error
     cache.set(key, catalog, settings.QONADMIN_META_CACHE_SECONDS)
     return catalog
 

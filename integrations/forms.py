@@ -1,13 +1,14 @@
 """Forms validate what the user typed before anything is sent upstream."""
 
 import uuid
+from collections.abc import Sequence
 from typing import Any
 
 from django import forms
 
 from integrations.catalog import Catalog
 from integrations.models import Platform
-from integrations.qonversion import QonversionValidationError
+from integrations.qonversion import FieldError
 from qonadmin.redaction import redact
 from qonadmin.text import no_invisible_controls
 
@@ -80,10 +81,10 @@ class IntegrationCreateForm(forms.Form):
             self.add_error("platform", f"{provider.title} accepts {allowed} only.")
         return cleaned
 
-    def add_upstream_errors(self, error: QonversionValidationError) -> bool:
+    def add_upstream_errors(self, field_errors: Sequence[FieldError]) -> bool:
         """Put Qonversion's field errors under the matching fields; False if none matched."""
         matched = False
-        for detail in error.details:
+        for detail in field_errors:
             field = UPSTREAM_FIELDS.get(detail.field)
             if field is not None:
                 self.add_error(field, f"Qonversion: {redact(detail.message)}")

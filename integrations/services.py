@@ -2,7 +2,8 @@
 
 Keyword-only functions. Each calls Qonversion through the client, then updates the
 mirror and records an audit event in one transaction. A failure upstream is
-recorded too (outcome "failure") and re-raised for the view to explain.
+recorded too (outcome "failure" or "unknown") and raised as an IntegrationError
+for the view to explain.
 """
 
 import logging
@@ -23,6 +24,7 @@ from audit import services as audit
 from audit.models import Outcome
 from integrations.catalog import Catalog, cached_catalog, get_catalog
 from integrations.clients import client_for_project
+from integrations.errors import AwaitingConfirmation, IntegrationError, UpstreamError
 from integrations.explain import reason
 from integrations.history import record_for_integration
 from integrations.models import Integration, Status
@@ -128,7 +130,7 @@ def integration_create(
             request=request,
             ip=ip,
         )
-        raise
+        raise UpstreamError(error) from error
     values = _mirror_values(remote, cached_catalog(project), timezone.now())
     values["provider_slug"] = provider_slug
     with transaction.atomic():
@@ -214,14 +216,14 @@ def _sync_claimed(project: Project, *, attempted_at: datetime, fetched_at: datet
         remote_items = client_for_project(project).list_integrations()
         try:
             catalog: Catalog | None = get_catalog(project)
-        except QonversionError:
+        except UpstreamError:
             catalog = cached_catalog(project)  # provider slugs are a nicety, not worth failing a sync
     except QonversionError as error:
         why = reason(error)
         Project.objects.filter(pk=project.pk).update(sync_attempted_at=attempted_at, sync_error=why)
         project.sync_attempted_at, project.sync_error = attempted_at, why
         logger.warning("sync of project %s failed: %s", project.pk, error.as_dict())
-        raise
+        raise UpstreamError(error) from error
     now = timezone.now()
     with transaction.atomic():
         # Serialise concurrent refreshes of one project (two tabs polling): the
@@ -276,11 +278,6 @@ def _sync_claimed(project: Project, *, attempted_at: datetime, fetched_at: datet
 
 
 # ---- status ----------------------------------------------------------------------------
-
-
-class AwaitingConfirmation(QonversionError):
-    """The opposite change of this integration is still waiting for Qonversion to confirm
-    it. Refused, so that a late answer to the first cannot undo the second."""
 
 
 def awaiting_confirmation(integration: Integration, *, now: datetime | None = None) -> bool:
@@ -354,7 +351,7 @@ def integration_set_status(
             _mark_gone_upstream(integration)
         elif error.outcome_unknown:
             _mark_pending(integration, wanted)
-        raise
+        raise UpstreamError(error) from error
     values = _mirror_values(remote, cached_catalog(project), timezone.now())
     values["provider_slug"] = values["provider_slug"] or integration.provider_slug
     values.update(pending_status="", pending_since=None)  # Qonversion answered: nothing is pending
@@ -403,7 +400,7 @@ def integration_delete(
             target_repr=integration.title,
             ip=ip,
         )
-        raise
+        raise UpstreamError(error) from error
     now = timezone.now()
     with transaction.atomic():
         integration.deleted_at, integration.deleted_by, integration.synced_at = now, actor, now
@@ -432,7 +429,7 @@ class BulkAction(StrEnum):
 class BulkOutcome:
     integration: Integration
     changed: bool
-    error: QonversionError | None = None
+    error: IntegrationError | None = None
 
 
 def bulk_would_change(integration: Integration, action: BulkAction) -> bool:
@@ -487,7 +484,7 @@ def integrations_bulk_apply(
                     ip=ip,
                     deadline_seconds=max(left, 1.0),
                 )
-        except QonversionError as error:
+        except IntegrationError as error:
             step.outcomes.append(BulkOutcome(integration=integration, changed=False, error=error))
         else:
             step.outcomes.append(BulkOutcome(integration=integration, changed=True))

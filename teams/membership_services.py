@@ -24,12 +24,13 @@ from django.views.decorators.debug import sensitive_variables
 
 from audit import services as audit
 from audit.models import AuditEvent, Outcome
+from qonadmin.errors import ServiceError
 from teams.models import INVITATION_LIFETIME, Invitation, Membership, Role, Team
 
 ELEVATED_ROLES = frozenset({Role.OWNER, Role.ADMIN})
 
 
-class MembershipError(Exception):
+class MembershipError(ServiceError):
     """A membership change the rules forbid; the message is for the person at the screen."""
 
 

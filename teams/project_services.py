@@ -11,7 +11,9 @@ from django.views.decorators.debug import sensitive_variables
 from audit import services as audit
 from audit.models import Outcome
 from integrations.clients import client_for_key
-from integrations.qonversion import QonversionError
+from integrations.explain import explain
+from integrations.qonversion import QonversionAuthError, QonversionError
+from qonadmin.errors import ServiceError
 from teams.models import Project, Team, environment_of_key, mask_key
 
 
@@ -20,8 +22,19 @@ def _key_facts(project: Project) -> dict[str, str]:
     return {"key_hint": project.key_hint, "environment": project.environment}
 
 
-class ProjectError(Exception):
-    """A project change that cannot be made; the message is for the person at the screen."""
+class ProjectError(ServiceError):
+    """A project change that cannot be made; the message is for the person at the screen,
+    `field` the form field it belongs under."""
+
+    def __init__(self, message: str, *, field: str = "name") -> None:
+        super().__init__(message)
+        self.field = field
+
+
+def _key_problem(error: QonversionError) -> str:
+    if isinstance(error, QonversionAuthError):
+        return f"Qonversion rejected this key ({error.status} {error.code}). Check that it is the project's secret key."
+    return explain(error, outcome="Nothing was saved", write=False) + " Enter the key again."
 
 
 @sensitive_variables("secret_key")
@@ -47,7 +60,7 @@ def project_create(*, team: Team, actor: User, name: str, secret_key: str, ip: s
             detail={"key_hint": mask_key(secret_key), "upstream": error.as_dict()},
             ip=ip,
         )
-        raise
+        raise ProjectError(_key_problem(error), field="secret_key") from error
     with transaction.atomic():
         project = Project(team=team, name=name)
         project.set_secret_key(secret_key)
@@ -83,7 +96,7 @@ def project_replace_key(*, project: Project, actor: User, secret_key: str, ip: s
             detail={"before": before, "attempted": {"key_hint": mask_key(secret_key)}, "upstream": error.as_dict()},
             ip=ip,
         )
-        raise
+        raise ProjectError(_key_problem(error), field="secret_key") from error
     changes_environment = environment_of_key(secret_key) != project.environment
     with transaction.atomic():
         project.set_secret_key(secret_key)

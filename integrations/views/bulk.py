@@ -7,7 +7,6 @@ from django.http import HttpResponse
 from django.shortcuts import render
 from django.views.decorators.http import require_POST
 
-from integrations.explain import explain
 from integrations.models import Integration
 from integrations.selectors import integrations_by_ids
 from integrations.services import BulkAction, BulkOutcome, bulk_would_change, integrations_bulk_apply
@@ -91,8 +90,8 @@ def integration_bulk(request: HtmxHttpRequest, project_id: int) -> HttpResponse:
 
 def _result_line(outcome: BulkOutcome, action: BulkAction) -> BulkLine:
     if outcome.error is not None:
-        text = explain(
-            outcome.error, outcome="Not changed", unknown_next="waiting for Qonversion to confirm; refresh to check"
+        text = outcome.error.explain(
+            outcome="Not changed", unknown_next="waiting for Qonversion to confirm; refresh to check"
         )
         return BulkLine(outcome.integration, text, ok=False)
     if outcome.changed:

@@ -7,10 +7,9 @@ from django.shortcuts import redirect, render
 from django.views.decorators.http import require_http_methods, require_POST
 
 from integrations.access import get_integration_for_user
-from integrations.explain import explain
+from integrations.errors import IntegrationError
 from integrations.history import integration_history
 from integrations.models import Integration, Status
-from integrations.qonversion import QonversionError, QonversionNotFound
 from integrations.services import integration_delete, integration_set_status
 from integrations.views.helpers import current_filters
 from integrations.views.projects import PAGE, chips_context, project_url
@@ -70,14 +69,13 @@ def integration_status(request: HtmxHttpRequest, project_id: int, integration_id
             active=wanted == Status.ACTIVE,
             ip=client_ip(request),
         )
-    except QonversionNotFound as error:
-        message = explain(error, outcome="It is marked deleted here")
-        messages.warning(request, f"“{integration.title}”: {message}")
-        if request.htmx:
-            return _row_response(request, project, integration, access=access, row_removed=True)
-    except QonversionError as error:
-        message = explain(
-            error,
+    except IntegrationError as error:
+        if error.not_found:
+            messages.warning(request, f"“{integration.title}”: {error.explain(outcome='It is marked deleted here')}")
+            if request.htmx:
+                return _row_response(request, project, integration, access=access, row_removed=True)
+            return redirect(back)
+        message = error.explain(
             outcome="The integration was not changed",
             unknown_next="it is marked “Waiting for Qonversion to confirm” until a refresh shows the outcome",
         )
@@ -110,9 +108,9 @@ def integration_delete_view(request: HtmxHttpRequest, project_id: int, integrati
         return redirect(back)
     try:
         integration_delete(integration=integration, actor=signed_in_user(request), ip=client_ip(request))
-    except QonversionError as error:
-        message = explain(
-            error, outcome="Nothing was deleted", unknown_next="refresh the list to see whether it is gone"
+    except IntegrationError as error:
+        message = error.explain(
+            outcome="Nothing was deleted", unknown_next="refresh the list to see whether it is gone"
         )
         if request.htmx:
             return _row_response(request, project, integration, access=access, row_error=message)

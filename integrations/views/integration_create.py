@@ -10,9 +10,8 @@ from django.views.decorators.http import require_http_methods
 from django_htmx.http import trigger_client_event
 
 from integrations.catalog import get_catalog
-from integrations.explain import explain
+from integrations.errors import IntegrationError
 from integrations.forms import IntegrationCreateForm
-from integrations.qonversion import QonversionConflict, QonversionError, QonversionValidationError
 from integrations.services import integration_create
 from integrations.views.helpers import current_filters
 from integrations.views.projects import PAGE, project_context
@@ -41,8 +40,8 @@ def integration_create_view(request: HtmxHttpRequest, project_id: int) -> HttpRe
     context: dict[str, object] = {"project": project, "team": project.team, "access": access}
     try:
         catalog = get_catalog(project)
-    except QonversionError as error:
-        message = explain(error, outcome="The form cannot be shown without it", write=False)
+    except IntegrationError as error:
+        message = error.explain(outcome="The form cannot be shown without it", write=False)
         return render(
             request, form_template, {**context, "catalog_error": f"Could not load the provider list: {message}"}
         )
@@ -64,19 +63,19 @@ def integration_create_view(request: HtmxHttpRequest, project_id: int) -> HttpRe
             idempotency_key=str(data["idempotency_key"]),
             ip=client_ip(request),
         )
-    except QonversionConflict:
-        # The same submission key came back with different input: an earlier attempt of
-        # this form reached Qonversion (its answer was lost) and may have created one.
-        fresh = request.POST.copy()
-        fresh["idempotency_key"] = str(uuid.uuid4())
-        form = IntegrationCreateForm(fresh, catalog=catalog)
-        form.is_valid()
-        return render(request, form_template, {**context, "form": form, "upstream_error": EARLIER_ATTEMPT})
-    except QonversionError as error:
+    except IntegrationError as error:
+        if error.conflict:
+            # The same submission key came back with different input: an earlier attempt of
+            # this form reached Qonversion (its answer was lost) and may have created one.
+            fresh = request.POST.copy()
+            fresh["idempotency_key"] = str(uuid.uuid4())
+            form = IntegrationCreateForm(fresh, catalog=catalog)
+            form.is_valid()
+            return render(request, form_template, {**context, "form": form, "upstream_error": EARLIER_ATTEMPT})
         # Field-level refusals go under their fields; anything else above the buttons.
-        matched = isinstance(error, QonversionValidationError) and form.add_upstream_errors(error)
+        matched = form.add_upstream_errors(error.field_errors)
         upstream_error = (
-            "" if matched else explain(error, outcome=NOTHING_CREATED, input_kept=True, unknown_next=MAY_HAVE_CREATED)
+            "" if matched else error.explain(outcome=NOTHING_CREATED, input_kept=True, unknown_next=MAY_HAVE_CREATED)
         )
         response = render(request, form_template, {**context, "form": form, "upstream_error": upstream_error})
         if error.outcome_unknown and request.htmx:

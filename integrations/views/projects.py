@@ -13,10 +13,9 @@ from django.utils import timezone
 from django.views.decorators.http import require_GET, require_POST
 
 from integrations import breaker
-from integrations.explain import explain
+from integrations.errors import IntegrationError
 from integrations.filters import IntegrationFilters
 from integrations.models import Platform
-from integrations.qonversion import QonversionError
 from integrations.selectors import filtered_integrations, provider_names, status_counts
 from integrations.services import project_sync
 from qonadmin.http import HtmxHttpRequest
@@ -109,9 +108,9 @@ def project_refresh(request: HtmxHttpRequest, project_id: int) -> HttpResponse:
     filters = IntegrationFilters.from_query(request.GET)
     try:
         result = project_sync(project=project)
-    except QonversionError as error:
+    except IntegrationError as error:
         if not request.htmx:
-            why = explain(error, outcome="Showing the last known data", write=False)
+            why = error.explain(outcome="Showing the last known data", write=False)
             messages.error(request, f"Could not refresh from Qonversion: {why}")
     else:
         if not request.htmx:

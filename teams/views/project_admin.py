@@ -7,18 +7,10 @@ from django.shortcuts import redirect, render
 from django.views.decorators.debug import sensitive_post_parameters
 from django.views.decorators.http import require_http_methods, require_POST
 
-from integrations.explain import explain
-from integrations.qonversion import QonversionAuthError, QonversionError
 from qonadmin.http import client_ip, signed_in_user
 from teams.access import Action, get_project_for_user, get_team_for_user
 from teams.forms import ConfirmNameForm, ProjectCreateForm, ReplaceKeyForm
 from teams.project_services import ProjectError, project_create, project_delete, project_replace_key, team_delete
-
-
-def _key_problem(error: QonversionError) -> str:
-    if isinstance(error, QonversionAuthError):
-        return f"Qonversion rejected this key ({error.status} {error.code}). Check that it is the project's secret key."
-    return explain(error, outcome="Nothing was saved", write=False) + " Enter the key again."
 
 
 @sensitive_post_parameters("secret_key")
@@ -37,9 +29,7 @@ def project_new(request: HttpRequest, team_slug: str) -> HttpResponse:
                 ip=client_ip(request),
             )
         except ProjectError as error:
-            form.add_error("name", str(error))
-        except QonversionError as error:
-            form.add_error("secret_key", _key_problem(error))
+            form.add_error(error.field, str(error))
         else:
             messages.success(
                 request, f"Added {project.name} ({project.get_environment_display()}, key {project.key_hint})."
@@ -77,8 +67,8 @@ def project_key(request: HttpRequest, project_id: int) -> HttpResponse:
                 secret_key=form.cleaned_data["secret_key"],
                 ip=client_ip(request),
             )
-        except QonversionError as error:
-            form.add_error("secret_key", _key_problem(error))
+        except ProjectError as error:
+            form.add_error(error.field, str(error))
         else:
             messages.success(request, f"Replaced the key of {project.name}: {before} → {project.key_hint}.")
             return redirect("project_settings", project_id=project.pk)

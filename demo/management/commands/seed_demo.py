@@ -16,9 +16,8 @@ from django.contrib.auth.models import User
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 from django.db import transaction
 
-from integrations.explain import explain
+from integrations.errors import IntegrationError
 from integrations.models import Status
-from integrations.qonversion import QonversionError
 from integrations.selectors import live_integrations
 from integrations.services import integration_create, integration_set_status, project_sync
 from sandbox.control_client import SandboxControl
@@ -95,10 +94,10 @@ class Command(BaseCommand):
             owner = users[next(u for u, t, r in USERS if t == team_slug and r == Role.OWNER)]
             try:
                 self._seed_project(project, owner, samples, control if simulate else None)
-            except QonversionError as error:
+            except IntegrationError as error:
                 # Keep going: the dashboard still starts, and its pages say what is wrong.
                 self.stderr.write(
-                    f"Notice: {project} was not filled with sample integrations: {explain(error, outcome='Skipped')}"
+                    f"Notice: {project} was not filled with sample integrations: {error.explain(outcome='Skipped')}"
                 )
         if options["integrations"]:
             project = Project.objects.select_related("team").get(name=options["project"])
