@@ -7,11 +7,18 @@ from django.http import HttpResponse
 from django.shortcuts import render
 from django.views.decorators.http import require_POST
 
+from integrations.fragments import (
+    BULK_RESPONSE,
+    BULK_STEP_RESPONSE,
+    PAGE,
+    bulk_panel_context,
+    list_context,
+    page_context,
+)
 from integrations.models import Integration
 from integrations.selectors import integrations_by_ids
 from integrations.services import BulkAction, BulkOutcome, bulk_would_change, integrations_bulk_apply
 from integrations.views.helpers import current_filters
-from integrations.views.projects import PAGE, full_page_context, project_context
 from qonadmin.http import HtmxHttpRequest, client_ip, signed_in_user
 from teams.access import Action, get_project_for_user
 
@@ -38,14 +45,14 @@ def _selected_ids(values: list[str]) -> list[int]:
 def integration_bulk(request: HtmxHttpRequest, project_id: int) -> HttpResponse:
     project, access = get_project_for_user(request.user, project_id, Action.OPERATE)
     filters = current_filters(request)
-    template = f"{PAGE}#bulk-panel" if request.htmx else PAGE
-    page_context = project_context if request.htmx else full_page_context
+    template = BULK_RESPONSE if request.htmx else PAGE
     try:
         action = BulkAction(request.POST.get("action", ""))
     except ValueError:
         return HttpResponse("Choose pause, activate or delete.", status=400)
     integrations = list(integrations_by_ids(project, _selected_ids(request.POST.getlist("ids"))))
-    context = page_context(project, access, filters, bulk_action=action)
+    # With HTMX the preview is the panel alone; without it, the whole page.
+    context = (bulk_panel_context if request.htmx else page_context)(project, access, filters, bulk_action=action)
     if not integrations:
         return render(request, template, {**context, "bulk_error": "Select at least one integration first."})
 
@@ -73,8 +80,7 @@ def integration_bulk(request: HtmxHttpRequest, project_id: int) -> HttpResponse:
     continuing = bool(request.htmx) and "total" in request.POST
     # The list is rendered again with what Qonversion now reports for every row.
     # With HTMX the panel brings the list (and chip counts) along out of band.
-    oob = bool(request.htmx)
-    context = page_context(project, access, filters, bulk_action=action, chips_oob=oob, list_oob=oob)
+    context = (list_context if request.htmx else page_context)(project, access, filters, bulk_action=action)
     step_context = {
         **context,
         "bulk_lines": lines,
@@ -85,7 +91,7 @@ def integration_bulk(request: HtmxHttpRequest, project_id: int) -> HttpResponse:
         "bulk_remaining": step.remaining,
         "bulk_continuing": continuing,
     }
-    return render(request, f"{PAGE}#bulk-step" if continuing else template, step_context)
+    return render(request, BULK_STEP_RESPONSE if continuing else template, step_context)
 
 
 def _result_line(outcome: BulkOutcome, action: BulkAction) -> BulkLine:

@@ -8,13 +8,13 @@ from django.views.decorators.http import require_http_methods, require_POST
 
 from integrations.access import get_integration_for_user
 from integrations.errors import IntegrationError
+from integrations.fragments import DETAILS, ROW_RESPONSE, project_url, row_context
 from integrations.history import integration_history
 from integrations.models import Integration, Status
 from integrations.services import integration_delete, integration_set_status
 from integrations.views.helpers import current_filters
-from integrations.views.projects import PAGE, chips_context, project_url
 from qonadmin.http import HtmxHttpRequest, client_ip, safe_next, signed_in_user
-from teams.access import Action
+from teams.access import Action, TeamAccess
 from teams.models import Project
 
 DETAIL_PAGE = "integrations/integration_detail.html"
@@ -22,18 +22,10 @@ DELETE_PAGE = "integrations/integration_delete.html"
 
 
 def _row_response(
-    request: HtmxHttpRequest, project: Project, integration: Integration, **extra: object
+    request: HtmxHttpRequest, project: Project, integration: Integration, access: TeamAccess, **extra: object
 ) -> HttpResponse:
     """The updated row, plus the status chips out of band (their counts changed)."""
-    context = {
-        "integration": integration,
-        "project": project,
-        "access": extra.pop("access"),
-        **chips_context(project, current_filters(request)),
-        "chips_oob": True,
-        **extra,
-    }
-    return render(request, f"{PAGE}#row-update", context)
+    return render(request, ROW_RESPONSE, row_context(project, integration, access, current_filters(request), **extra))
 
 
 @login_required
@@ -45,9 +37,9 @@ def integration_detail(request: HtmxHttpRequest, project_id: int, integration_id
         "project": project,
         "team": project.team,
         "access": access,
-        "history": list(integration_history(integration).select_related("actor")),
+        "history": list(integration_history(integration)),
     }
-    template = f"{PAGE}#integration-details" if request.htmx else DETAIL_PAGE
+    template = DETAILS if request.htmx else DETAIL_PAGE
     return render(request, template, context)
 
 

@@ -12,9 +12,9 @@ from django_htmx.http import trigger_client_event
 from integrations.catalog import get_catalog
 from integrations.errors import IntegrationError
 from integrations.forms import IntegrationCreateForm
+from integrations.fragments import CREATE_FORM, CREATE_RESPONSE, list_context
 from integrations.services import integration_create
 from integrations.views.helpers import current_filters
-from integrations.views.projects import PAGE, project_context
 from qonadmin.http import HtmxHttpRequest, client_ip, signed_in_user
 from teams.access import Action, get_project_for_user
 
@@ -36,7 +36,7 @@ EARLIER_ATTEMPT = (
 def integration_create_view(request: HtmxHttpRequest, project_id: int) -> HttpResponse:
     project, access = get_project_for_user(request.user, project_id, Action.OPERATE)
     # HTMX gets the form fragment; without JavaScript it is a page of its own.
-    form_template = f"{PAGE}#create-form" if request.htmx else FORM_PAGE
+    form_template = CREATE_FORM if request.htmx else FORM_PAGE
     context: dict[str, object] = {"project": project, "team": project.team, "access": access}
     try:
         catalog = get_catalog(project)
@@ -92,9 +92,9 @@ def integration_create_view(request: HtmxHttpRequest, project_id: int) -> HttpRe
     # A fresh form (new idempotency key), plus the list with the new row, out of band.
     return render(
         request,
-        f"{PAGE}#create-success",
+        CREATE_RESPONSE,
         {
-            **project_context(project, access, current_filters(request), chips_oob=True),
+            **list_context(project, access, current_filters(request)),
             "form": IntegrationCreateForm(catalog=catalog),
             "confirmation": confirmation,
             "new_integration": integration,
