@@ -25,15 +25,25 @@ class AuditEvent(models.Model):
     """An append-only record of one mutation, who did it, and how it ended upstream."""
 
     created_at = models.DateTimeField(default=timezone.now, db_index=True)
+    # Who, which team and which project, as recorded: the ids stay when the user, team or
+    # project is deleted later (no database constraint, nothing cascades or is set to
+    # NULL), and the names beside them say who and what they were. Read `actor_id`,
+    # `team_id`, `project_id` and the names, never the related objects: they may be gone.
     actor = models.ForeignKey(
-        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+        settings.AUTH_USER_MODEL,
+        null=True,
+        blank=True,
+        on_delete=models.DO_NOTHING,
+        db_constraint=False,
+        related_name="+",
     )
     actor_username = models.CharField(max_length=150, blank=True)
     team = models.ForeignKey(
-        "teams.Team", null=True, blank=True, on_delete=models.SET_NULL, related_name="audit_events"
+        "teams.Team", null=True, blank=True, on_delete=models.DO_NOTHING, db_constraint=False, related_name="+"
     )
+    team_name = models.CharField(max_length=100, blank=True)
     project = models.ForeignKey(
-        "teams.Project", null=True, blank=True, on_delete=models.SET_NULL, related_name="audit_events"
+        "teams.Project", null=True, blank=True, on_delete=models.DO_NOTHING, db_constraint=False, related_name="+"
     )
     project_name = models.CharField(max_length=100, blank=True)
     action = models.CharField(max_length=50)

@@ -5,9 +5,11 @@ from django.db.models import Q, QuerySet
 from audit.models import AuditEvent
 from teams.models import Membership, Team
 
-# Events recorded without a team: a person's own sign-in and account events. A team's
-# admins see them for their members. Team events whose team was deleted also lose their
-# team; they must never show up in another team's log, hence the prefix list.
+# Events recorded without a team: a person's own sign-in and account events, which a
+# team's admins see for their members, and site-wide ones (`admin.*`, changes made in
+# Django admin), which no team sees. A deleted team's events keep its id, which the
+# database never gives to another team; events of teams deleted while the old rule set
+# their team to NULL have none, and the prefix list keeps them out of every log.
 PERSONAL_ACTION_PREFIXES = ("auth.", "account.")
 
 

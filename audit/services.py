@@ -32,6 +32,7 @@ def record(
         actor_username=user.get_username() if user is not None else "",
         outcome=outcome,
         team=team,
+        team_name=team.name if team is not None else "",
         project=project,
         project_name=project.name if project is not None else "",
         target_type=target_type,

@@ -120,7 +120,7 @@ def project_replace_key(*, project: Project, actor: User, secret_key: str, ip: s
 
 
 def project_delete(*, project: Project, actor: User, ip: str | None = None) -> None:
-    """Remove the project and its local mirror; its audit history stays (by name)."""
+    """Remove the project and its local mirror; its audit history stays (rows keep its id and name)."""
     with transaction.atomic():
         audit.record(
             action="project.deleted",

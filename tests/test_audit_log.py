@@ -109,8 +109,7 @@ def test_the_admin_site_offers_no_edit_or_delete(admin_client: Client, history):
     page = admin_client.get(reverse("admin:audit_auditevent_change", args=[event.pk])).content.decode()
     assert 'name="_save"' not in page
     assert (
-        admin_client.post(reverse("admin:audit_auditevent_delete", args=[event.pk]), {"post": "yes"}).status_code
-        == 403
+        admin_client.post(reverse("admin:audit_auditevent_delete", args=[event.pk]), {"post": "yes"}).status_code == 403
     )
 
 
