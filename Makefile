@@ -10,7 +10,7 @@ LOCAL := .local
 PORT ?= 8000
 SANDBOX_PORT ?= 8765
 
-.PHONY: help run test lint format check-deploy bench browser clean
+.PHONY: help run test lint format bench browser clean
 
 help:
 	@echo "make run    set up and serve the dashboard with the sandbox and demo data"
@@ -52,9 +52,6 @@ lint: $(STAMP)
 format: $(STAMP)
 	$(PY) -m ruff format .
 	$(PY) -m ruff check --fix .
-
-check-deploy: $(STAMP)
-	scripts/check-deploy
 
 bench: $(STAMP)
 	$(PY) -m bench

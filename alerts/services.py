@@ -16,16 +16,18 @@ from django.template.loader import render_to_string
 from audit.models import Outcome
 from integrations.history import record_for_integration
 from integrations.models import Integration
-from teams.models import Membership, Project, Role
+from teams.access import Action, roles_allowed
+from teams.models import Membership, Project
 
 logger = logging.getLogger(__name__)
 
 
 def alert_recipients(project: Project) -> list[str]:
+    roles = roles_allowed(Action.RECEIVE_ERROR_ALERTS)
     return sorted(
         {
             email
-            for email in Membership.objects.filter(team_id=project.team_id, role__in=[Role.OWNER, Role.ADMIN])
+            for email in Membership.objects.filter(team_id=project.team_id, role__in=roles)
             .exclude(user__email="")
             .values_list("user__email", flat=True)
             if email

@@ -25,7 +25,6 @@ logger = logging.getLogger(__name__)
 
 DEFAULT_BASE_URL = "https://api.qonversion.io/v4"
 PLATFORMS = ("iOS", "Android", "Stripe")
-RETRYABLE_STATUSES = frozenset({429, 500, 502, 503, 504})
 # Limits of the contract (and of the local mirror's columns).
 MAX_ID_LENGTH = 256
 MAX_TITLE_LENGTH = 255

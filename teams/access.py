@@ -20,13 +20,17 @@ class Action(StrEnum):
     OPERATE = "operate"  # create, pause/resume, delete integrations
     MANAGE_PROJECTS = "manage_projects"  # add projects, replace keys
     MANAGE_MEMBERS = "manage_members"
-    DELETE_TEAM = "delete_team"
+    MANAGE_OWNERS = "manage_owners"  # make or unmake owners
+    RECEIVE_ERROR_ALERTS = "receive_error_alerts"  # emailed when an integration breaks
+    DELETE_TEAM = "delete_team"  # and the team's security settings
 
 
 ROLE_ACTIONS: dict[str, frozenset[Action]] = {
     Role.VIEWER: frozenset({Action.VIEW}),
     Role.MEMBER: frozenset({Action.VIEW, Action.OPERATE}),
-    Role.ADMIN: frozenset({Action.VIEW, Action.OPERATE, Action.MANAGE_PROJECTS, Action.MANAGE_MEMBERS}),
+    Role.ADMIN: frozenset(
+        {Action.VIEW, Action.OPERATE, Action.MANAGE_PROJECTS, Action.MANAGE_MEMBERS, Action.RECEIVE_ERROR_ALERTS}
+    ),
     Role.OWNER: frozenset(Action),
 }
 
@@ -35,6 +39,11 @@ type User = AbstractBaseUser | AnonymousUser
 
 def role_allows(role: str, action: Action) -> bool:
     return action in ROLE_ACTIONS.get(role, frozenset())
+
+
+def roles_allowed(action: Action) -> frozenset[str]:
+    """Every role that may do `action`, for queries ("the team's admins and owners")."""
+    return frozenset(role for role, actions in ROLE_ACTIONS.items() if action in actions)
 
 
 @dataclass(frozen=True)

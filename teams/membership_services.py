@@ -18,6 +18,7 @@ from django.core.mail import send_mail
 from django.db import IntegrityError, transaction
 from django.db.models import QuerySet
 from django.template.loader import render_to_string
+from django.urls import reverse
 from django.utils import timezone
 from django.utils.crypto import constant_time_compare, salted_hmac
 from django.views.decorators.debug import sensitive_variables
@@ -25,9 +26,11 @@ from django.views.decorators.debug import sensitive_variables
 from audit import services as audit
 from audit.models import AuditEvent, Outcome
 from qonadmin.errors import ServiceError
+from teams.access import Action, role_allows, roles_allowed
 from teams.models import INVITATION_LIFETIME, Invitation, Membership, Role, Team
 
-ELEVATED_ROLES = frozenset({Role.OWNER, Role.ADMIN})
+# Invitations to these roles need the invited address proved (a mailed code).
+ELEVATED_ROLES = roles_allowed(Action.MANAGE_MEMBERS)
 
 
 class MembershipError(ServiceError):
@@ -38,12 +41,8 @@ def token_hash(token: str) -> str:
     return hashlib.sha256(token.encode()).hexdigest()
 
 
-def _role_label(role: str) -> str:
-    return Role(role).label
-
-
 def _check_may_assign(actor_role: str, role: str) -> None:
-    if role == Role.OWNER and actor_role != Role.OWNER:
+    if role == Role.OWNER and not role_allows(actor_role, Action.MANAGE_OWNERS):
         raise MembershipError("Only an owner can make someone an owner.")
 
 
@@ -77,7 +76,7 @@ class LinkBuilder:
         self.base_url = base_url.rstrip("/")
 
     def __call__(self, token: str) -> str:
-        return f"{self.base_url}/invitations/{token}/"
+        return self.base_url + reverse("invitation", kwargs={"token": token})
 
 
 def _record_invitation(
@@ -512,7 +511,7 @@ def member_change_role(*, membership: Membership, actor: User, role: str, ip: st
         locked = Membership.objects.select_for_update().select_related("user").get(pk=membership.pk)
         if role == locked.role:
             return locked
-        if Role.OWNER in (role, locked.role) and actor_role != Role.OWNER:
+        if Role.OWNER in (role, locked.role) and not role_allows(actor_role, Action.MANAGE_OWNERS):
             raise MembershipError("Only an owner can make or unmake owners.")
         if locked.role == Role.OWNER and _owner_count(team) <= 1:
             raise MembershipError(f"{team.name} must keep at least one owner: make someone else owner first.")
@@ -539,9 +538,9 @@ def member_remove(*, membership: Membership, actor: User, ip: str | None = None)
     with transaction.atomic():
         actor_role = _lock_team(team, actor)
         locked = Membership.objects.select_for_update().select_related("user").get(pk=membership.pk)
-        if not leaving_self and actor_role not in (Role.OWNER, Role.ADMIN):
+        if not leaving_self and not role_allows(actor_role, Action.MANAGE_MEMBERS):
             raise MembershipError("Only admins and owners can remove members.")
-        if locked.role == Role.OWNER and actor_role != Role.OWNER:
+        if locked.role == Role.OWNER and not role_allows(actor_role, Action.MANAGE_OWNERS):
             raise MembershipError("Only an owner can remove an owner.")
         if locked.role == Role.OWNER and _owner_count(team) <= 1:
             raise MembershipError(f"{team.name} must keep at least one owner: make someone else owner first.")

@@ -107,7 +107,7 @@ PRODUCTION_KEY_PREFIX = "sk_"
 
 
 def environment_of_key(secret_key: str) -> Environment:
-    """Qonversion selects the environment by key prefix alone (contract §2)."""
+    """Qonversion selects the environment by key prefix alone (docs/qonversion-v4-integrations.md §2)."""
     return Environment.SANDBOX if secret_key.startswith(SANDBOX_KEY_PREFIX) else Environment.PRODUCTION
 
 

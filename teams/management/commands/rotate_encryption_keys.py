@@ -86,7 +86,7 @@ class Command(BaseCommand):
                 # Decrypt every value, current ones too: a tampered row is found now,
                 # not when its page is opened after the old key is gone.
                 project.secret_key()
-                if from_key_id == ring.primary_id:
+                if not crypto.needs_rotation(project.secret_key_encrypted, ring):
                     if verbosity >= 2:
                         self.stdout.write(f"  already current  {label}")
                     return Result.CURRENT
