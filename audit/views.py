@@ -60,7 +60,7 @@ def _filtered(team: Team, request: HttpRequest) -> tuple[AuditFilterForm, QueryS
 
 @login_required
 @require_GET
-def team_audit(request: HttpRequest, team_slug: str) -> HttpResponse:
+def team_audit_view(request: HttpRequest, team_slug: str) -> HttpResponse:
     access = get_team_for_user(request.user, team_slug, Action.MANAGE_MEMBERS)
     form, events = _filtered(access.team, request)
     page = Paginator(events, PAGE_SIZE).get_page(request.GET.get("page"))
@@ -104,7 +104,7 @@ def _rows(events: QuerySet[AuditEvent]) -> Iterator[str]:
 
 @login_required
 @require_GET
-def team_audit_csv(request: HttpRequest, team_slug: str) -> StreamingHttpResponse:
+def team_audit_csv_view(request: HttpRequest, team_slug: str) -> StreamingHttpResponse:
     access = get_team_for_user(request.user, team_slug, Action.MANAGE_MEMBERS)
     _, events = _filtered(access.team, request)
     response = StreamingHttpResponse(_rows(events), content_type="text/csv; charset=utf-8")

@@ -452,7 +452,7 @@ class BulkStep:
 MIN_ROW_SECONDS = 1.0
 
 
-def integrations_bulk_apply(
+def integration_bulk_apply(
     *,
     integrations: Sequence[Integration],
     actor: User,

@@ -6,7 +6,7 @@ from django.views.decorators.http import require_GET
 
 
 @require_GET
-def healthz(request: HttpRequest) -> JsonResponse:
+def healthz_view(request: HttpRequest) -> JsonResponse:
     with connection.cursor() as cursor:
         cursor.execute("SELECT 1")
     return JsonResponse({"status": "ok"})

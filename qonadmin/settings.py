@@ -144,7 +144,7 @@ AXES_FAILURE_LIMIT = env_int("QONADMIN_LOGIN_FAILURE_LIMIT", 5, minimum=1)
 AXES_COOLOFF_TIME = timedelta(minutes=env_int("QONADMIN_LOGIN_COOLOFF_MINUTES", 15, minimum=1))
 AXES_RESET_COOL_OFF_ON_FAILURE_DURING_LOCKOUT = False
 AXES_RESET_ON_SUCCESS = True
-AXES_LOCKOUT_CALLABLE = "accounts.views.sign_in.locked_out"
+AXES_LOCKOUT_CALLABLE = "accounts.views.sign_in.locked_out_view"
 # The same address as the audit log: REMOTE_ADDR only (X-Forwarded-For can be forged).
 AXES_CLIENT_IP_CALLABLE = "qonadmin.http.client_ip"
 # Axes keeps the POST data of failed attempts; it masks "password" itself, these too.

@@ -26,7 +26,7 @@ from qonadmin.http import client_ip, signed_in_user
 @csrf_protect
 @never_cache
 @require_http_methods(["GET", "POST"])
-def password_change(request: HttpRequest) -> HttpResponse:
+def password_change_view(request: HttpRequest) -> HttpResponse:
     user = signed_in_user(request)
     form = PasswordChangeForm(user, request.POST if request.method == "POST" else None)
     if request.method == "POST" and form.is_valid():
@@ -42,7 +42,7 @@ def password_change(request: HttpRequest) -> HttpResponse:
 
 @csrf_protect
 @require_http_methods(["GET", "POST"])
-def password_reset(request: HttpRequest) -> HttpResponse:
+def password_reset_view(request: HttpRequest) -> HttpResponse:
     """Always the same answer, whether or not the address belongs to an account."""
     form = PasswordResetForm(request.POST if request.method == "POST" else None)
     if request.method == "POST" and form.is_valid():

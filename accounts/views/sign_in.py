@@ -32,7 +32,7 @@ LOCKED_OUT_STATUS = 429
 @csrf_protect
 @never_cache
 @require_http_methods(["GET", "POST"])
-def sign_in(request: HttpRequest) -> HttpResponse:
+def sign_in_view(request: HttpRequest) -> HttpResponse:
     target = next_url(request)
     if request.user.is_authenticated:
         return redirect(target or settings.LOGIN_REDIRECT_URL)
@@ -55,7 +55,7 @@ def sign_in(request: HttpRequest) -> HttpResponse:
 @csrf_protect
 @never_cache
 @require_http_methods(["GET", "POST"])
-def sign_in_code(request: HttpRequest) -> HttpResponse:
+def sign_in_code_view(request: HttpRequest) -> HttpResponse:
     """The second step. Also verifies a session signed in before its user set up
     two-factor sign-in, when a team that requires it sends them here."""
     target = next_url(request)
@@ -82,7 +82,7 @@ def sign_in_code(request: HttpRequest) -> HttpResponse:
         username = user.get_username()
         if throttle.is_locked_out(request, username):
             two_factor.clear_pending_sign_in(request)
-            return locked_out(request)
+            return locked_out_view(request)
         if form.is_valid():
             code = form.cleaned_data["code"]
             check = services.one_time_code_check(user=user, device=device, code=code, ip=client_ip(request))
@@ -97,7 +97,7 @@ def sign_in_code(request: HttpRequest) -> HttpResponse:
 
 
 @require_http_methods(["GET", "POST"])
-def admin_login(request: HttpRequest) -> HttpResponse:
+def admin_login_view(request: HttpRequest) -> HttpResponse:
     """Django admin's own login form would sign a user in with the password alone,
     skipping their one-time code; its URL leads to this sign-in instead."""
     target = next_url(request) or reverse("admin:index")
@@ -124,7 +124,7 @@ def _refusal(request: HttpRequest, check: two_factor.CodeCheck, username: str) -
     )
 
 
-def locked_out(
+def locked_out_view(
     request: HttpRequest, original_response: HttpResponse | None = None, credentials: Any = None
 ) -> HttpResponse:
     """The page for a locked-out username + address (AXES_LOCKOUT_CALLABLE)."""

@@ -14,7 +14,7 @@ from teams.access import Action, get_team_for_user, session_is_verified
 
 @login_required
 @require_http_methods(["GET", "POST"])
-def team_security(request: HttpRequest, team_slug: str) -> HttpResponse:
+def team_security_view(request: HttpRequest, team_slug: str) -> HttpResponse:
     # Owners only (DELETE_TEAM is theirs alone): outsiders get 404, other roles 403.
     access = get_team_for_user(request.user, team_slug, Action.DELETE_TEAM)
     team = access.team

@@ -34,7 +34,7 @@ TOO_MANY_WRONG_CODES = "Too many wrong codes. Wait a few seconds, then try again
 @login_required
 @never_cache  # the page shows a secret while enrolling, then the backup codes
 @require_http_methods(["GET", "POST"])
-def two_factor_settings(request: HttpRequest) -> HttpResponse:
+def two_factor_settings_view(request: HttpRequest) -> HttpResponse:
     user = signed_in_user(request)
     if two_factor.confirmed_device(user) is not None:
         return _render_enabled(request, user)
@@ -77,7 +77,7 @@ def two_factor_settings(request: HttpRequest) -> HttpResponse:
 @login_required
 @never_cache  # the answer shows the new backup codes
 @require_POST
-def two_factor_backup_codes(request: HttpRequest) -> HttpResponse:
+def two_factor_backup_codes_view(request: HttpRequest) -> HttpResponse:
     """New backup codes, replacing the old ones. Like removing, it needs a code from the
     app or a backup code, so a borrowed signed-in browser cannot read fresh codes."""
     user = signed_in_user(request)
@@ -94,7 +94,7 @@ def two_factor_backup_codes(request: HttpRequest) -> HttpResponse:
 @sensitive_post_parameters("code")
 @login_required
 @require_POST
-def two_factor_remove(request: HttpRequest) -> HttpResponse:
+def two_factor_remove_view(request: HttpRequest) -> HttpResponse:
     """Removing needs a code from the app or a backup code, so a borrowed signed-in
     browser cannot do it; someone who lost their phone can, with a backup code."""
     user = signed_in_user(request)

@@ -17,7 +17,7 @@ from integrations.fragments import (
 )
 from integrations.models import Integration
 from integrations.selectors import integrations_by_ids
-from integrations.services import BulkAction, BulkOutcome, bulk_would_change, integrations_bulk_apply
+from integrations.services import BulkAction, BulkOutcome, bulk_would_change, integration_bulk_apply
 from integrations.views.helpers import current_filters
 from qonadmin.http import HtmxHttpRequest, client_ip, signed_in_user
 from teams.access import Action, get_project_for_user
@@ -42,7 +42,7 @@ def _selected_ids(values: list[str]) -> list[int]:
 
 @login_required
 @require_POST
-def integration_bulk(request: HtmxHttpRequest, project_id: int) -> HttpResponse:
+def integration_bulk_view(request: HtmxHttpRequest, project_id: int) -> HttpResponse:
     project, access = get_project_for_user(request.user, project_id, Action.OPERATE)
     filters = current_filters(request)
     template = BULK_RESPONSE if request.htmx else PAGE
@@ -70,7 +70,7 @@ def integration_bulk(request: HtmxHttpRequest, project_id: int) -> HttpResponse:
 
     # A step is bounded in time (QONADMIN_BULK_STEP_SECONDS); rows it had no time for are
     # carried by the next step, which htmx starts by itself (a button without JavaScript).
-    step = integrations_bulk_apply(
+    step = integration_bulk_apply(
         integrations=integrations, actor=signed_in_user(request), action=action, ip=client_ip(request)
     )
     lines = [_result_line(outcome, action) for outcome in step.outcomes]

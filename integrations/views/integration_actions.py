@@ -30,7 +30,7 @@ def _row_response(
 
 @login_required
 @require_http_methods(["GET"])
-def integration_detail(request: HtmxHttpRequest, project_id: int, integration_id: int) -> HttpResponse:
+def integration_detail_view(request: HtmxHttpRequest, project_id: int, integration_id: int) -> HttpResponse:
     integration, project, access = get_integration_for_user(request.user, project_id, integration_id)
     context = {
         "integration": integration,
@@ -45,7 +45,7 @@ def integration_detail(request: HtmxHttpRequest, project_id: int, integration_id
 
 @login_required
 @require_POST
-def integration_status(request: HtmxHttpRequest, project_id: int, integration_id: int) -> HttpResponse:
+def integration_status_view(request: HtmxHttpRequest, project_id: int, integration_id: int) -> HttpResponse:
     integration, project, access = get_integration_for_user(request.user, project_id, integration_id, Action.OPERATE)
     wanted = request.POST.get("status")
     if wanted not in (Status.PAUSED, Status.ACTIVE) or integration.is_deleted:

@@ -17,7 +17,7 @@ from teams.access import Action, get_project_for_user
 
 @login_required
 @require_GET
-def project_detail(request: HtmxHttpRequest, project_id: int) -> HttpResponse:
+def project_detail_view(request: HtmxHttpRequest, project_id: int) -> HttpResponse:
     project, access = get_project_for_user(request.user, project_id)
     filters = IntegrationFilters.from_query(request.GET)
     if request.htmx and not request.htmx.history_restore_request:
@@ -31,16 +31,16 @@ def project_detail(request: HtmxHttpRequest, project_id: int) -> HttpResponse:
 
 @login_required
 @require_POST
-def project_try_now(request: HtmxHttpRequest, project_id: int) -> HttpResponse:
+def project_try_now_view(request: HtmxHttpRequest, project_id: int) -> HttpResponse:
     """End the circuit breaker's cool-off for this project and refresh at once."""
     project, _ = get_project_for_user(request.user, project_id, Action.VIEW)
     breaker.try_now(project)
-    return project_refresh(request, project_id)
+    return project_refresh_view(request, project_id)
 
 
 @login_required
 @require_POST
-def project_refresh(request: HtmxHttpRequest, project_id: int) -> HttpResponse:
+def project_refresh_view(request: HtmxHttpRequest, project_id: int) -> HttpResponse:
     project, access = get_project_for_user(request.user, project_id, Action.VIEW)
     filters = IntegrationFilters.from_query(request.GET)
     try:

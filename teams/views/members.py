@@ -74,7 +74,7 @@ def _invitation(team_id: int, invitation_id: int) -> Invitation:
 
 @login_required
 @require_POST
-def member_role(request: HttpRequest, team_slug: str, membership_id: int) -> HttpResponse:
+def member_role_view(request: HttpRequest, team_slug: str, membership_id: int) -> HttpResponse:
     access = get_team_for_user(request.user, team_slug, Action.MANAGE_MEMBERS)
     membership = _membership(access.team.pk, membership_id)
     form = RoleForm(request.POST)

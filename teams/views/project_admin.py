@@ -16,7 +16,7 @@ from teams.project_services import ProjectError, project_create, project_delete,
 @sensitive_post_parameters("secret_key")
 @login_required
 @require_http_methods(["GET", "POST"])
-def project_new(request: HttpRequest, team_slug: str) -> HttpResponse:
+def project_new_view(request: HttpRequest, team_slug: str) -> HttpResponse:
     access = get_team_for_user(request.user, team_slug, Action.MANAGE_PROJECTS)
     form = ProjectCreateForm(request.POST or None)
     if request.method == "POST" and form.is_valid():
@@ -40,7 +40,7 @@ def project_new(request: HttpRequest, team_slug: str) -> HttpResponse:
 
 @login_required
 @require_http_methods(["GET"])
-def project_settings(request: HttpRequest, project_id: int) -> HttpResponse:
+def project_settings_view(request: HttpRequest, project_id: int) -> HttpResponse:
     project, access = get_project_for_user(request.user, project_id, Action.MANAGE_PROJECTS)
     context = {
         "project": project,
@@ -55,7 +55,7 @@ def project_settings(request: HttpRequest, project_id: int) -> HttpResponse:
 @sensitive_post_parameters("secret_key")
 @login_required
 @require_POST
-def project_key(request: HttpRequest, project_id: int) -> HttpResponse:
+def project_key_view(request: HttpRequest, project_id: int) -> HttpResponse:
     project, access = get_project_for_user(request.user, project_id, Action.MANAGE_PROJECTS)
     form = ReplaceKeyForm(request.POST)
     if form.is_valid():

@@ -12,7 +12,7 @@ from teams.access import get_team_for_user, memberships_for_user
 
 @login_required
 @require_GET
-def home(request: HttpRequest) -> HttpResponse:
+def home_view(request: HttpRequest) -> HttpResponse:
     """One team: go straight there. Several: pick one. None: say who to ask."""
     memberships = list(memberships_for_user(request.user))
     if len(memberships) == 1:
@@ -22,7 +22,7 @@ def home(request: HttpRequest) -> HttpResponse:
 
 @login_required
 @require_GET
-def team_detail(request: HttpRequest, team_slug: str) -> HttpResponse:
+def team_detail_view(request: HttpRequest, team_slug: str) -> HttpResponse:
     access = get_team_for_user(request.user, team_slug)
     projects = list(projects_with_health(access.team))
     in_error = list(
