@@ -211,7 +211,7 @@ SECURE_CSP = {
     "object-src": [CSP.NONE],
 }
 
-# Secret keys of Qonversion projects are encrypted with these (see integrations/crypto.py).
+# Secret keys of Qonversion projects are encrypted with these (see teams/crypto.py).
 QONADMIN_ENCRYPTION_KEYS = env_required(
     "QONADMIN_ENCRYPTION_KEYS",
     "comma-separated key-id:base64-32-byte-key pairs; generate one with `python manage.py generate_encryption_key`",
@@ -269,7 +269,7 @@ LOGGING = {
     "handlers": {
         "console": {"class": "logging.StreamHandler", "formatter": "plain", "filters": ["redact_secrets"]},
         # The report needs the live traceback, so no redaction filter here: it hides
-        # variables marked with sensitive_variables instead (tests/test_secrets_never_leak.py).
+        # variables marked with sensitive_variables instead (tests/qonadmin/test_secrets_never_leak.py).
         "mail_admins": {
             "level": "ERROR",
             "class": "django.utils.log.AdminEmailHandler",

@@ -13,7 +13,7 @@ from django.utils import timezone
 
 from audit.models import AuditEvent
 from tests.accounts import sign_in
-from tests.test_settings_safety import PRODUCTION_ENV, manage
+from tests.qonadmin.test_settings_safety import PRODUCTION_ENV, manage
 
 pytestmark = pytest.mark.django_db
 

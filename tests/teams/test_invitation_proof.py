@@ -16,7 +16,7 @@ from teams.membership_services import MAX_CODES_PER_HOUR, MAX_WRONG_CODES
 from teams.models import Invitation, Membership, Role, Team
 from teams.views.invitations import CODE_SESSION_KEY
 from tests.conftest import login
-from tests.test_members import invite, link_from_last_email
+from tests.teams.test_members import invite, link_from_last_email
 
 PASSWORD = "a-long-pass-phrase-1"
 TEAM_PAGE = "/teams/acme/"

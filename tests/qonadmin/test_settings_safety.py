@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-ROOT = Path(__file__).resolve().parent.parent
+ROOT = Path(__file__).resolve().parents[2]
 PRODUCTION_ENV = {
     "DJANGO_SECRET_KEY": "x" * 20 + "production-grade-secret-key-with-enough-entropy-1234567890",
     "DJANGO_ALLOWED_HOSTS": "qonadmin.example.com",
