@@ -15,7 +15,7 @@ from django.template.loader import render_to_string
 
 from audit.models import Outcome
 from integrations.history import record_for_integration
-from integrations.models import Integration
+from integrations.models import Integration, IntegrationChange
 from teams.access import Action, roles_allowed
 from teams.models import Membership, Project
 
@@ -65,3 +65,8 @@ def integrations_broke(*, project: Project, integrations: Sequence[Integration])
         # The state is on every page and in the audit log; a mail failure of any kind
         # must not break the refresh that noticed it.
         logger.exception("could not send the error alert for project %s", project.pk)
+
+
+def transitions_recorded(*, changes: Sequence[IntegrationChange]) -> None:
+    """Integrations entered Error or recovered from it (history rows, committed): each
+    becomes one alert per channel. Alert channels hook in here."""

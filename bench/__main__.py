@@ -23,7 +23,8 @@ from django.db import connection  # noqa: E402
 from django.test import Client  # noqa: E402
 from django.test.utils import setup_test_environment  # noqa: E402
 
-from integrations.services import integration_create, project_sync  # noqa: E402
+from integrations.services import integration_create  # noqa: E402
+from integrations.sync import project_sync  # noqa: E402
 from sandbox.config import SandboxConfig  # noqa: E402
 from sandbox.control_client import SandboxControl  # noqa: E402
 from sandbox.server import running_sandbox  # noqa: E402

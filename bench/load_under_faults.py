@@ -76,7 +76,7 @@ from integrations import breaker
 from demo.management.commands.seed_demo import PROJECT_KEYS
 from integrations.models import Integration
 from teams.models import Project
-from integrations.services import project_sync
+from integrations.sync import project_sync
 
 out = []
 for project in Project.objects.select_related("team").order_by("pk"):

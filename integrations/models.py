@@ -53,7 +53,7 @@ class Integration(models.Model):
     )
     # A pause or activate whose outcome is unknown: the state asked for ("" when none), and
     # when. Shown as "Waiting for Qonversion to confirm" until a refresh settles it
-    # (services.project_sync).
+    # (integrations/sync.py).
     pending_status = models.CharField(max_length=10, choices=Status.choices, blank=True, default="")
     pending_since = models.DateTimeField(null=True, blank=True)
 
@@ -69,3 +69,34 @@ class Integration(models.Model):
     @property
     def is_deleted(self) -> bool:
         return self.deleted_at is not None
+
+
+class IntegrationChange(models.Model):
+    """One change of an integration's delivery health, as a sync or an action saw it:
+    one row per change (not per sync), so the history stays small. Pruned after
+    QONADMIN_HISTORY_DAYS."""
+
+    integration = models.ForeignKey(Integration, on_delete=models.CASCADE, related_name="changes")
+    at = models.DateTimeField(default=timezone.now)
+    status = models.CharField(max_length=10, choices=Status.choices)
+    previous_status = models.CharField(max_length=10, choices=Status.choices, blank=True)
+    delivery_error_count = models.PositiveIntegerField(default=0)
+    last_error_message = models.TextField(blank=True)
+    last_error_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        indexes: ClassVar = [
+            models.Index(fields=["integration", "at"], name="change_by_integration_time"),
+            models.Index(fields=["at"], name="change_by_time"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.integration_id} {self.previous_status or '-'} → {self.status} at {self.at:%Y-%m-%d %H:%M}"
+
+    @property
+    def entered_error(self) -> bool:
+        return self.status == Status.ERROR and self.previous_status != Status.ERROR
+
+    @property
+    def recovered(self) -> bool:
+        return self.previous_status == Status.ERROR and self.status != Status.ERROR

@@ -16,63 +16,21 @@ from enum import StrEnum
 from django.conf import settings
 from django.contrib.auth.models import User
 from django.db import IntegrityError, transaction
-from django.db.models import Q
 from django.utils import timezone
 
 from alerts import services as alerts
 from audit import services as audit
 from audit.models import Outcome
-from integrations.catalog import Catalog, cached_catalog, get_catalog
+from integrations.catalog import cached_catalog
 from integrations.clients import client_for_project
 from integrations.errors import AwaitingConfirmation, IntegrationError, UpstreamError
-from integrations.explain import reason
 from integrations.history import record_for_integration
+from integrations.mirror import change_of, health_changed, mirror_values
 from integrations.models import Integration, Status
-from integrations.qonversion import QonversionError, QonversionNotFound, RemoteIntegration
-from qonadmin.redaction import redact
-from qonadmin.text import reveal_bidi_controls
+from integrations.qonversion import QonversionError, QonversionNotFound
 from teams.models import Project
 
 logger = logging.getLogger(__name__)
-
-MIRRORED_FIELDS = (
-    "title",
-    "provider_name",
-    "provider_slug",
-    "platform",
-    "status",
-    "last_delivery_at",
-    "last_error_at",
-    "last_error_message",
-    "delivery_error_count",
-    "upstream_created_at",
-    "upstream_updated_at",
-    "synced_at",
-)
-PENDING_FIELDS = ("pending_status", "pending_since")
-
-
-def shown_upstream_text(text: str) -> str:
-    """Upstream text as the mirror keeps it: secret keys masked, direction controls visible."""
-    return reveal_bidi_controls(redact(text))
-
-
-def _mirror_values(remote: RemoteIntegration, catalog: Catalog | None, now: object) -> dict[str, object]:
-    return {
-        # Upstream text is stored as shown: with anything that looks like a secret key masked.
-        "title": shown_upstream_text(remote.title)[:255],
-        "provider_name": remote.provider_name,
-        "provider_slug": catalog.slug_for_title(remote.provider_name) if catalog else "",
-        "platform": remote.target_platform,
-        "status": remote.status,
-        "last_delivery_at": remote.last_delivery_at,
-        "last_error_at": remote.last_error_at,
-        "last_error_message": shown_upstream_text(remote.last_error_message or ""),
-        "delivery_error_count": remote.delivery_error_count,
-        "upstream_created_at": remote.created_at,
-        "upstream_updated_at": remote.updated_at,
-        "synced_at": now,
-    }
 
 
 def _upstream_failure(
@@ -131,7 +89,7 @@ def integration_create(
             ip=ip,
         )
         raise UpstreamError(error) from error
-    values = _mirror_values(remote, cached_catalog(project), timezone.now())
+    values = mirror_values(remote, cached_catalog(project), timezone.now())
     values["provider_slug"] = provider_slug
     with transaction.atomic():
         integration = Integration.objects.select_for_update().filter(project=project, qonversion_id=remote.id).first()
@@ -156,125 +114,6 @@ def integration_create(
                 ip=ip,
             )
     return integration
-
-
-# ---- sync ------------------------------------------------------------------------------
-
-
-@dataclass(frozen=True)
-class SyncResult:
-    added: int
-    updated: int
-    removed: int
-    total: int
-    newly_broken: int = 0
-    # Another refresh of this project was already talking to Qonversion: this one
-    # made no call and changed nothing (the other one's result will show).
-    skipped: bool = False
-
-
-def _claim_sync(project: Project, now: datetime) -> bool:
-    """Mark `project` as being refreshed, unless another refresh is at it right now.
-    A claim older than the bound on waiting is from a refresh that died: taken over."""
-    stale = now - timedelta(seconds=settings.QONVERSION_DEADLINE_SECONDS + 5)
-    unclaimed = Q(sync_started_at__isnull=True) | Q(sync_started_at__lt=stale)
-    return bool(Project.objects.filter(unclaimed, pk=project.pk).update(sync_started_at=now))
-
-
-def project_sync(*, project: Project) -> SyncResult:
-    """Refresh the mirror from GET /v4/integrations.
-
-    New upstream records are added, changed ones updated, and records that are no
-    longer listed are marked deleted. A failure is kept on the project (shown as
-    "Could not refresh…") and re-raised; the last known rows stay as they were.
-    Only one refresh of a project talks to Qonversion at a time; others return at once
-    (`skipped`) instead of queueing behind a slow Qonversion.
-    """
-    attempted_at = fetched_at = timezone.now()
-    if not _claim_sync(project, attempted_at):
-        return SyncResult(added=0, updated=0, removed=0, total=0, skipped=True)
-    try:
-        return _sync_claimed(project, attempted_at=attempted_at, fetched_at=fetched_at)
-    finally:
-        Project.objects.filter(pk=project.pk, sync_started_at=attempted_at).update(sync_started_at=None)
-
-
-def _settle_pending(row: Integration, remote: RemoteIntegration, now: datetime) -> dict[str, object]:
-    """A change waiting for confirmation is settled when the list shows the state asked
-    for, or, failing that, once the confirmation window has passed (then the listed
-    state is what holds)."""
-    if not row.pending_status:
-        return {}
-    window = timedelta(seconds=settings.QONADMIN_CONFIRM_WINDOW_SECONDS)
-    if remote.status == row.pending_status or row.pending_since is None or row.pending_since < now - window:
-        return {"pending_status": "", "pending_since": None}
-    return {}
-
-
-def _sync_claimed(project: Project, *, attempted_at: datetime, fetched_at: datetime) -> SyncResult:
-    try:
-        remote_items = client_for_project(project).list_integrations()
-        try:
-            catalog: Catalog | None = get_catalog(project)
-        except UpstreamError:
-            catalog = cached_catalog(project)  # provider slugs are a nicety, not worth failing a sync
-    except QonversionError as error:
-        why = reason(error)
-        Project.objects.filter(pk=project.pk).update(sync_attempted_at=attempted_at, sync_error=why)
-        project.sync_attempted_at, project.sync_error = attempted_at, why
-        logger.warning("sync of project %s failed: %s", project.pk, error.as_dict())
-        raise UpstreamError(error) from error
-    now = timezone.now()
-    with transaction.atomic():
-        # Serialise concurrent refreshes of one project (two tabs polling): the
-        # second waits, then sees the first one's rows instead of inserting them again.
-        list(Project.objects.select_for_update().filter(pk=project.pk).values_list("pk", flat=True))
-        existing = {row.qonversion_id: row for row in Integration.objects.filter(project=project)}
-        to_create: list[Integration] = []
-        to_update: list[Integration] = []
-        newly_broken: list[Integration] = []
-        watched_before = project.synced_at is not None
-        for remote in remote_items:
-            values = _mirror_values(remote, catalog, now)
-            row = existing.pop(remote.id, None)
-            if row is not None and (row.synced_at > fetched_at or row.deleted_at is not None):
-                # Written by an action after our list was taken (newer than this list), or
-                # deleted: deletion in Qonversion is permanent, whatever a list still shows.
-                continue
-            broke = remote.status == Status.ERROR and (row.status != Status.ERROR if row else watched_before)
-            if row is None:
-                to_create.append(Integration(project=project, qonversion_id=remote.id, **values))
-                if broke:
-                    newly_broken.append(to_create[-1])
-                continue
-            if broke:
-                newly_broken.append(row)
-            if not values["provider_slug"]:
-                values["provider_slug"] = row.provider_slug  # keep what we knew at create time
-            values.update(_settle_pending(row, remote, now))
-            # Write only rows that changed, so a quiet sync is a handful of queries.
-            if any(getattr(row, name) != value for name, value in values.items() if name != "synced_at"):
-                for name, value in values.items():
-                    setattr(row, name, value)
-                to_update.append(row)
-        Integration.objects.bulk_create(to_create, batch_size=500)
-        Integration.objects.bulk_update(to_update, (*MIRRORED_FIELDS, *PENDING_FIELDS), batch_size=500)
-        # Not listed: gone upstream, unless created here after our list was taken.
-        gone = [row.pk for row in existing.values() if row.deleted_at is None and row.synced_at <= fetched_at]
-        if gone:
-            Integration.objects.filter(pk__in=gone).update(deleted_at=now, synced_at=now)
-        Project.objects.filter(pk=project.pk).update(synced_at=now, sync_attempted_at=attempted_at, sync_error="")
-        if newly_broken:
-            # Tell people once the new state is stored, so a rolled-back sync alerts nobody.
-            transaction.on_commit(lambda: alerts.integrations_broke(project=project, integrations=newly_broken))
-    project.synced_at, project.sync_attempted_at, project.sync_error = now, attempted_at, ""
-    return SyncResult(
-        added=len(to_create),
-        updated=len(to_update),
-        removed=len(gone),
-        total=len(remote_items),
-        newly_broken=len(newly_broken),
-    )
 
 
 # ---- status ----------------------------------------------------------------------------
@@ -352,13 +191,19 @@ def integration_set_status(
         elif error.outcome_unknown:
             _mark_pending(integration, wanted)
         raise UpstreamError(error) from error
-    values = _mirror_values(remote, cached_catalog(project), timezone.now())
+    values = mirror_values(remote, cached_catalog(project), timezone.now())
     values["provider_slug"] = values["provider_slug"] or integration.provider_slug
     values.update(pending_status="", pending_since=None)  # Qonversion answered: nothing is pending
+    changed = health_changed(integration, values)
     with transaction.atomic():
         for name, value in values.items():
             setattr(integration, name, value)
         integration.save(update_fields=list(values))
+        if changed:
+            change = change_of(integration, before, timezone.now())
+            change.save()
+            if change.recovered:  # e.g. activated again after Qonversion suspended it
+                transaction.on_commit(lambda: alerts.transitions_recorded(changes=[change]))
         record_for_integration(
             integration,
             action=action,

@@ -47,6 +47,7 @@ INSTALLED_APPS = [
     "django_otp",
     "django_otp.plugins.otp_totp",
     "django_otp.plugins.otp_static",
+    "django_tasks_db",
     "qonadmin",
     "teams",
     "audit",
@@ -239,6 +240,14 @@ QONADMIN_CONFIRM_WINDOW_SECONDS = env_int("QONADMIN_CONFIRM_WINDOW_SECONDS", 120
 QONADMIN_BULK_STEP_SECONDS = env_float("QONADMIN_BULK_STEP_SECONDS", 10.0, minimum=1.0)
 # How old the local mirror of a project may get before opening its page refreshes it.
 QONADMIN_SYNC_MAX_AGE_SECONDS = env_int("QONADMIN_SYNC_MAX_AGE_SECONDS", 30)
+
+# Background work: Django's task framework with the database backend of django-tasks-db.
+# Workers: `python manage.py db_worker` (as many as wanted, on one database).
+TASKS = {"default": {"BACKEND": "django_tasks_db.DatabaseBackend"}}
+# Every project is refreshed by a task this often (integrations/scheduling.py).
+QONADMIN_SYNC_INTERVAL_SECONDS = env_int("QONADMIN_SYNC_INTERVAL_SECONDS", 60, minimum=5)
+# How long the per-integration change history is kept.
+QONADMIN_HISTORY_DAYS = env_int("QONADMIN_HISTORY_DAYS", 30, minimum=1)
 QONADMIN_META_CACHE_SECONDS = env_int("QONADMIN_META_CACHE_SECONDS", 3600)
 
 SMTP_BACKEND = "django.core.mail.backends.smtp.EmailBackend"

@@ -10,7 +10,7 @@ from integrations import breaker
 from integrations.errors import IntegrationError
 from integrations.filters import IntegrationFilters
 from integrations.fragments import LIST_RESPONSE, PAGE, list_context, page_context, project_url, sync_is_stale
-from integrations.services import project_sync
+from integrations.sync import project_sync
 from qonadmin.http import HtmxHttpRequest
 from teams.access import Action, get_project_for_user
 

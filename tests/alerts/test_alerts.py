@@ -8,7 +8,7 @@ from django.core.management import call_command
 from django.utils import timezone
 
 from audit.models import AuditEvent
-from integrations.services import project_sync
+from integrations.sync import project_sync
 from sandbox.control_client import SandboxControl
 from teams.models import Project, Role
 from tests.conftest import SANDBOX_KEY

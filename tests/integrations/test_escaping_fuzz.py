@@ -17,7 +17,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from integrations.models import Integration, Status
-from integrations.services import project_sync
+from integrations.sync import project_sync
 from sandbox.control_client import SandboxControl
 from teams.models import Project
 from tests.conftest import HTMX, SANDBOX_KEY, login

@@ -12,7 +12,8 @@ from django.utils import timezone
 
 from integrations.clients import client_for_project
 from integrations.models import Integration, Status
-from integrations.services import integration_create, integration_set_status, project_sync
+from integrations.services import integration_create, integration_set_status
+from integrations.sync import project_sync
 from sandbox.control_client import SandboxControl
 from teams.models import Project
 from tests.conftest import HTMX, SANDBOX_KEY

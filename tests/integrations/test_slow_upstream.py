@@ -11,7 +11,7 @@ from django.urls import reverse
 from django.utils import timezone
 
 from integrations.models import Integration, Status
-from integrations.services import project_sync
+from integrations.sync import project_sync
 from sandbox.control_client import SandboxControl
 from teams.models import Project
 from tests.conftest import HTMX

@@ -8,7 +8,8 @@ from django.db import connection
 from integrations.clients import client_for_project
 from integrations.models import Integration, Status
 from integrations.qonversion import QonversionClient
-from integrations.services import integration_delete, integration_set_status, project_sync
+from integrations.services import integration_delete, integration_set_status
+from integrations.sync import project_sync
 from sandbox.control_client import SandboxControl
 from teams.models import Project
 from tests.conftest import SANDBOX_KEY

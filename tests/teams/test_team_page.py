@@ -6,7 +6,8 @@ import pytest
 from django.test import Client
 from django.urls import reverse
 
-from integrations.services import integration_create, integration_set_status, project_sync
+from integrations.services import integration_create, integration_set_status
+from integrations.sync import project_sync
 from sandbox.control_client import SandboxControl
 from teams.models import Membership, Project, Role, Team
 from tests.conftest import SANDBOX_KEY, login

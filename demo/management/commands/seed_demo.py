@@ -19,7 +19,8 @@ from django.db import transaction
 from integrations.errors import IntegrationError
 from integrations.models import Status
 from integrations.selectors import live_integrations
-from integrations.services import integration_create, integration_set_status, project_sync
+from integrations.services import integration_create, integration_set_status
+from integrations.sync import project_sync
 from sandbox.control_client import SandboxControl
 from teams.models import Membership, Project, Role, Team
 

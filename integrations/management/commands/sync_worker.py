@@ -17,7 +17,7 @@ from django.db.models import F
 from django.utils import timezone
 
 from integrations.qonversion import QonversionError
-from integrations.services import project_sync
+from integrations.sync import project_sync
 from teams.models import Project
 
 logger = logging.getLogger(__name__)
