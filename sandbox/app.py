@@ -16,10 +16,14 @@ class Sandbox:
         self.store = SandboxStore(config)
         self.faults = FaultQueue(seed=config.seed)
         self.rate_limiter = RateLimiter(config)
+        # Bumped by every reset: a request that arrived before it (e.g. still sleeping in a
+        # delay fault) is answered but not logged, so each run's request log is its own.
+        self.generation = 0
 
     def reset(self) -> None:
         """Everything back to a fresh start (config is kept)."""
         with self.store.lock:
+            self.generation += 1
             self.store.reset()
             self.faults.clear()
             self.rate_limiter.reset()

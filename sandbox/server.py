@@ -56,6 +56,7 @@ class SandboxRequestHandler(BaseHTTPRequestHandler):
 
     def _dispatch(self) -> None:
         path = urlsplit(self.path).path
+        generation = self.server.sandbox.generation
         try:
             body = self._read_body()
         except ApiError as error:
@@ -71,7 +72,7 @@ class SandboxRequestHandler(BaseHTTPRequestHandler):
             )
             response = handle_request(self.server.sandbox, request)
         self._send(response)
-        self._record(path, response)
+        self._record(path, response, logged=generation == self.server.sandbox.generation)
 
     # Method names are dictated by BaseHTTPRequestHandler; every verb goes through routing.
     do_GET = do_POST = do_PUT = do_PATCH = do_DELETE = do_HEAD = do_OPTIONS = _dispatch  # noqa: N815
@@ -109,7 +110,7 @@ class SandboxRequestHandler(BaseHTTPRequestHandler):
         except OSError:  # client went away mid-response
             self.close_connection = True
 
-    def _record(self, path: str, response: Response) -> None:
+    def _record(self, path: str, response: Response, *, logged: bool = True) -> None:
         status = None if response.drop else response.status
         authorization = self.headers.get("Authorization")
         hint = key_hint(authorization)
@@ -120,7 +121,7 @@ class SandboxRequestHandler(BaseHTTPRequestHandler):
             "dropped" if status is None else status,
             hint or "-",
         )
-        if not _under(path, CONTROL_PREFIX):
+        if logged and not _under(path, CONTROL_PREFIX):
             self.server.sandbox.store.log_request(
                 RequestLogEntry(
                     method=self.command,

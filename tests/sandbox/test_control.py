@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import threading
+import time
+
 from .conftest import KEY, Api, StartSandbox, assert_error
 
 
@@ -85,3 +88,15 @@ def test_it_answers_unknown_control_paths_and_methods(api: Api) -> None:
     assert response.headers["Allow"] == "POST"
     broken_json = api.session.post(api.root + "/_sandbox/tick", data="{", timeout=5)
     assert_error(broken_json, 400, "invalid_request")
+
+
+def test_a_request_that_arrived_before_a_reset_is_not_logged_after_it(start_sandbox: StartSandbox) -> None:
+    """A test that gave up on a slow request must not find it in the next test's log."""
+    api = start_sandbox()
+    api.control("POST", "/faults", {"delay": 0.5, "times": 1})
+    late = threading.Thread(target=api.integrations)
+    late.start()
+    time.sleep(0.2)
+    api.control("POST", "/reset")
+    late.join()
+    assert api.request_log() == []
