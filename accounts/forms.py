@@ -1,10 +1,14 @@
 """Forms of the accounts pages. Password forms are Django's own (see views.passwords)."""
 
 import re
+from typing import Any, override
 
 from django import forms
+from django.contrib.auth.forms import PasswordResetForm
+from django.template.loader import render_to_string
 
 from accounts.two_factor import BACKUP_CODE, CODE_DIGITS, TOTP_CODE
+from qonadmin.mail import send_email_later
 
 _SPACES = re.compile(r"[\s-]+")
 
@@ -67,3 +71,21 @@ class TeamTwoFactorForm(forms.Form):
         required=False,
         widget=forms.CheckboxInput(attrs={"role": "switch"}),  # Pico draws it as a switch
     )
+
+
+class QueuedPasswordResetForm(PasswordResetForm):
+    """Django's reset form, but the email goes out from a task (sealed, retried)."""
+
+    @override
+    def send_mail(
+        self,
+        subject_template_name: str,
+        email_template_name: str,
+        context: dict[str, Any],
+        from_email: str | None,
+        to_email: str,
+        html_email_template_name: str | None = None,
+    ) -> None:
+        subject = render_to_string(subject_template_name, context)
+        body = render_to_string(email_template_name, context)
+        send_email_later(subject=subject, body=body, to=[to_email])

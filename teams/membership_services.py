@@ -12,9 +12,7 @@ from dataclasses import asdict, dataclass, replace
 from datetime import timedelta
 from typing import Any
 
-from django.conf import settings
 from django.contrib.auth.models import User
-from django.core.mail import send_mail
 from django.db import IntegrityError, transaction
 from django.db.models import QuerySet
 from django.template.loader import render_to_string
@@ -26,6 +24,7 @@ from django.views.decorators.debug import sensitive_variables
 from audit import services as audit
 from audit.models import AuditEvent, Outcome
 from qonadmin.errors import ServiceError
+from qonadmin.mail import send_email_later
 from teams.access import Action, role_allows, roles_allowed
 from teams.models import INVITATION_LIFETIME, Invitation, Membership, Role, Team
 
@@ -61,11 +60,10 @@ class SentInvitation:
 
 def _send_invitation_email(invitation: Invitation, link: str, inviter: User) -> None:
     context = {"invitation": invitation, "link": link, "inviter": inviter, "days": INVITATION_LIFETIME.days}
-    send_mail(
+    send_email_later(
         subject=f"You are invited to {invitation.team.name} on qonadmin",
-        message=render_to_string("teams/email/invitation.txt", context),
-        from_email=settings.DEFAULT_FROM_EMAIL,
-        recipient_list=[invitation.email],
+        body=render_to_string("teams/email/invitation.txt", context),
+        to=[invitation.email],
     )
 
 
@@ -292,11 +290,10 @@ def _record_code(
 @sensitive_variables("code")
 def _send_code_email(invitation: Invitation, code: str) -> None:
     context = {"invitation": invitation, "code": code, "minutes": int(CODE_LIFETIME.total_seconds() // 60)}
-    send_mail(
+    send_email_later(
         subject=f"Your code to join {invitation.team.name} on qonadmin",
-        message=render_to_string("teams/email/invitation_code.txt", context),
-        from_email=settings.DEFAULT_FROM_EMAIL,
-        recipient_list=[invitation.email],
+        body=render_to_string("teams/email/invitation_code.txt", context),
+        to=[invitation.email],
     )
 
 
@@ -324,18 +321,7 @@ def invitation_code_send(
             )
         detail = {"challenge": challenge_id, "role": locked.role, "username": who, "new_account": user is None}
         _record_code(locked, action="invitation.code_sent", actor=user, outcome=Outcome.SUCCESS, detail=detail, ip=ip)
-    try:
-        _send_code_email(locked, code)
-    except OSError:  # smtplib's errors and connection failures
-        _record_code(
-            locked,
-            action="invitation.code_not_sent",
-            actor=user,
-            outcome=Outcome.FAILURE,
-            detail={"challenge": challenge_id},
-            ip=ip,
-        )
-        raise MembershipError("We could not send the code email just now. Try again in a minute.") from None
+    _send_code_email(locked, code)  # sealed and sent by a task, retried if the mail server is down
     return CodeChallenge(
         id=challenge_id,
         invitation_id=locked.pk,

@@ -6,7 +6,7 @@ new password is saved by accounts.services, which records the audit event."""
 from django.contrib import messages
 from django.contrib.auth import update_session_auth_hash
 from django.contrib.auth.decorators import login_required
-from django.contrib.auth.forms import PasswordChangeForm, PasswordResetForm, SetPasswordForm
+from django.contrib.auth.forms import PasswordChangeForm, SetPasswordForm
 from django.contrib.auth.models import User
 from django.contrib.auth.views import INTERNAL_RESET_SESSION_TOKEN, PasswordResetConfirmView
 from django.core.exceptions import PermissionDenied
@@ -18,6 +18,7 @@ from django.views.decorators.debug import sensitive_post_parameters
 from django.views.decorators.http import require_http_methods
 
 from accounts import services
+from accounts.forms import QueuedPasswordResetForm
 from qonadmin.http import client_ip, signed_in_user
 
 
@@ -44,12 +45,11 @@ def password_change_view(request: HttpRequest) -> HttpResponse:
 @require_http_methods(["GET", "POST"])
 def password_reset_view(request: HttpRequest) -> HttpResponse:
     """Always the same answer, whether or not the address belongs to an account."""
-    form = PasswordResetForm(request.POST if request.method == "POST" else None)
+    form = QueuedPasswordResetForm(request.POST if request.method == "POST" else None)
     if request.method == "POST" and form.is_valid():
         email = form.cleaned_data["email"]
         users = list(form.get_users(email))
-        # Sends one email per active account with that address, through Django's email
-        # (the MAILERS setting); a sending failure is logged by Django, not shown.
+        # One email per active account with that address, sent by a task (qonadmin/mail.py).
         form.save(
             request=request,
             use_https=request.is_secure(),
