@@ -13,6 +13,7 @@ from django.urls import reverse
 from django.utils import timezone
 
 from integrations.filters import IntegrationFilters
+from integrations.history import row_health
 from integrations.models import Integration, Platform
 from integrations.selectors import filtered_integrations, provider_names, status_counts
 from teams.access import TeamAccess
@@ -25,7 +26,6 @@ DETAILS = "integrations/project/details.html"
 CREATE_FORM = "integrations/project/create_form.html"
 CREATE_RESPONSE = "integrations/project/create_response.html"
 BULK_RESPONSE = "integrations/project/bulk_response.html"
-BULK_STEP_RESPONSE = "integrations/project/bulk_step_response.html"
 
 
 @dataclass(frozen=True)
@@ -59,15 +59,19 @@ def chips_context(project: Project, filters: IntegrationFilters) -> dict[str, ob
 def list_context(
     project: Project, access: TeamAccess, filters: IntegrationFilters, **extra: object
 ) -> dict[str, object]:
-    """The list and its chips (the refresh and filter targets)."""
+    """The list and its chips (the refresh and filter targets), with each row's health
+    (in Error since, errors over 24 h) for all rows at once."""
     query = filters.querystring()
+    shown = filtered_integrations(project, filters)
+    integrations = list(shown)
     return {
         "project": project,
         "team": project.team,
         "access": access,
         "filters": filters,
         "filter_query": query,
-        "integrations": list(filtered_integrations(project, filters)),
+        "integrations": integrations,
+        "row_health": row_health(integrations, shown=shown),
         **chips_context(project, filters),
         **extra,
     }
@@ -84,7 +88,13 @@ def row_context(
     project: Project, integration: Integration, access: TeamAccess, filters: IntegrationFilters, **extra: object
 ) -> dict[str, object]:
     """One row after an action on it, with the chips (their counts changed)."""
-    return {"integration": integration, "access": access, **chips_context(project, filters), **extra}
+    return {
+        "integration": integration,
+        "access": access,
+        "row_health": row_health([integration]),
+        **chips_context(project, filters),
+        **extra,
+    }
 
 
 def bulk_panel_context(

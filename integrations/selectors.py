@@ -1,10 +1,11 @@
 """Read-side queries. Each takes an object already resolved through access.py, so
 the queryset it returns is scoped to what the user may see."""
 
-from django.db.models import Case, Count, IntegerField, Q, QuerySet, Sum, Value, When
+from django.db.models import Case, Count, F, IntegerField, Q, QuerySet, Sum, Value, When
 from django.db.models.functions import Coalesce
 
 from integrations.filters import STATUS_CHOICES, IntegrationFilters
+from integrations.history import error_since
 from integrations.models import Integration, Status
 from teams.models import Project, Team
 
@@ -47,7 +48,8 @@ def _narrowed(project: Project, filters: IntegrationFilters) -> QuerySet[Integra
 
 
 def filtered_integrations(project: Project, filters: IntegrationFilters) -> QuerySet[Integration]:
-    queryset = _narrowed(project, filters)
+    """The list, each row with `error_since` (integrations/history.py) in the same query."""
+    queryset = _narrowed(project, filters).annotate(error_since=error_since())
     if filters.showing_deleted:
         return queryset.filter(deleted_at__isnull=False).select_related("deleted_by").order_by("-deleted_at", "pk")
     queryset = queryset.filter(deleted_at__isnull=True)
@@ -55,6 +57,19 @@ def filtered_integrations(project: Project, filters: IntegrationFilters) -> Quer
     if status is not None:
         queryset = queryset.filter(status=status)
     return queryset.order_by(*BROKEN_FIRST)
+
+
+def integrations_in_error(team: Team, *, limit: int = 100) -> QuerySet[Integration]:
+    """The team's integrations in Error now, most recently broken first, each with
+    `error_since` and its project, in one query."""
+    return (
+        Integration.objects.filter(project__team=team, status=Status.ERROR, deleted_at__isnull=True)
+        .annotate(error_since=error_since())
+        .select_related("project")
+        .order_by(F("error_since").desc(nulls_last=True), F("last_error_at").desc(nulls_last=True), "title", "pk")[
+            :limit
+        ]
+    )
 
 
 def status_counts(project: Project, filters: IntegrationFilters) -> dict[str, int]:

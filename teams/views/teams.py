@@ -5,8 +5,7 @@ from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.views.decorators.http import require_GET
 
-from integrations.models import Integration, Status
-from integrations.selectors import projects_with_health
+from integrations.selectors import integrations_in_error, projects_with_health
 from teams.access import get_team_for_user, memberships_for_user
 
 
@@ -25,11 +24,7 @@ def home_view(request: HttpRequest) -> HttpResponse:
 def team_detail_view(request: HttpRequest, team_slug: str) -> HttpResponse:
     access = get_team_for_user(request.user, team_slug)
     projects = list(projects_with_health(access.team))
-    in_error = list(
-        Integration.objects.filter(project__team=access.team, status=Status.ERROR, deleted_at__isnull=True)
-        .select_related("project")
-        .order_by("-last_error_at", "title")[:100]
-    )
+    in_error = list(integrations_in_error(access.team))
     return render(
         request,
         "teams/team.html",

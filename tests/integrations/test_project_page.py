@@ -11,7 +11,7 @@ from django.urls import reverse
 from django.utils import timezone
 
 from integrations.clients import client_for_project
-from integrations.models import Integration, Status
+from integrations.models import Integration, IntegrationChange, Status
 from integrations.services import integration_create, integration_set_status
 from integrations.sync import project_sync
 from sandbox.control_client import SandboxControl
@@ -249,3 +249,54 @@ def test_the_team_page_query_count_does_not_grow_with_integrations(project: Proj
             owner_client.get(reverse("team_detail", kwargs={"team_slug": project.team.slug}))
         counts[total] = len(queries)
     assert counts[1] == counts[200]
+
+
+def seed_history(project: Project) -> None:
+    """Every integration with a health history: a change before the last 24 h, a break
+    into Error and later errors inside them."""
+    now = timezone.now()
+    IntegrationChange.objects.bulk_create(
+        IntegrationChange(integration=integration, at=at, status=status, previous_status=before, delivery_error_count=n)
+        for integration in Integration.objects.filter(project=project)
+        for at, before, status, n in (
+            (now - timedelta(days=2), "", Status.ACTIVE, 0),
+            (now - timedelta(hours=5), Status.ACTIVE, Status.ERROR, 5),
+            (now - timedelta(hours=1), Status.ERROR, Status.ERROR, 9),
+        )
+    )
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize("query", ["", "?status=error&platform=iOS&q=Integ", "?status=deleted"])
+def test_the_page_query_count_stays_flat_with_history(project: Project, owner_client: Client, query: str):
+    counts = {}
+    for total in (1, 200):
+        Integration.objects.all().delete()
+        seed_rows(project, total)
+        seed_history(project)
+        if "deleted" in query:
+            Integration.objects.update(deleted_at=timezone.now(), deleted_by=project.team.members.first())
+        with CaptureQueriesContext(connection) as queries:
+            response = owner_client.get(page_url(project) + query)
+        assert response.status_code == 200
+        counts[total] = len(queries)
+    html = response.content.decode()
+    assert html.count('<svg class="sparkline" role="img"') == html.count('<tr id="integration-') > 0
+    if "deleted" not in query:
+        assert html.count("in Error since") == Integration.objects.filter(status=Status.ERROR).count() > 0
+    assert counts[1] == counts[200], counts
+    assert counts[200] <= 12, counts
+
+
+@pytest.mark.django_db
+def test_the_team_page_query_count_stays_flat_with_history(project: Project, owner_client: Client):
+    counts = {}
+    for total in (1, 200):
+        Integration.objects.all().delete()
+        seed_rows(project, total)
+        seed_history(project)
+        with CaptureQueriesContext(connection) as queries:
+            html = owner_client.get(reverse("team_detail", kwargs={"team_slug": project.team.slug})).content.decode()
+        counts[total] = len(queries)
+    assert html.count("in error since") == Integration.objects.filter(status=Status.ERROR).count() > 0
+    assert counts[1] == counts[200], counts
