@@ -9,5 +9,6 @@ urlpatterns = [
     path("admin/", admin.site.urls),
     path("", include("teams.urls")),
     path("", include("audit.urls")),
+    path("", include("alerts.urls")),  # teams/<slug>/alerts/…
     path("", include("integrations.urls")),
 ]

@@ -20,6 +20,7 @@ class Action(StrEnum):
     OPERATE = "operate"  # create, pause/resume, delete integrations
     MANAGE_PROJECTS = "manage_projects"  # add projects, replace keys
     MANAGE_MEMBERS = "manage_members"
+    MANAGE_ALERTS = "manage_alerts"  # add, test and remove the team's alert channels
     MANAGE_OWNERS = "manage_owners"  # make or unmake owners
     RECEIVE_ERROR_ALERTS = "receive_error_alerts"  # emailed when an integration breaks
     DELETE_TEAM = "delete_team"  # and the team's security settings
@@ -29,7 +30,14 @@ ROLE_ACTIONS: dict[str, frozenset[Action]] = {
     Role.VIEWER: frozenset({Action.VIEW}),
     Role.MEMBER: frozenset({Action.VIEW, Action.OPERATE}),
     Role.ADMIN: frozenset(
-        {Action.VIEW, Action.OPERATE, Action.MANAGE_PROJECTS, Action.MANAGE_MEMBERS, Action.RECEIVE_ERROR_ALERTS}
+        {
+            Action.VIEW,
+            Action.OPERATE,
+            Action.MANAGE_PROJECTS,
+            Action.MANAGE_MEMBERS,
+            Action.MANAGE_ALERTS,
+            Action.RECEIVE_ERROR_ALERTS,
+        }
     ),
     Role.OWNER: frozenset(Action),
 }

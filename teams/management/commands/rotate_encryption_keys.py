@@ -15,6 +15,7 @@ from typing import Any
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 from django.db import transaction
 
+from alerts.services import alert_channels_reencrypt
 from audit import services as audit
 from audit.models import Outcome
 from teams import crypto
@@ -64,6 +65,13 @@ class Command(BaseCommand):
         )
         if dry_run:
             summary += " Nothing was written."
+        else:
+            # Alert channel URLs and secrets are sealed with the same key ring.
+            try:
+                summary += f" Alert channels re-sealed: {alert_channels_reencrypt()}."
+            except crypto.DecryptionError as error:
+                counts[Result.FAILED] += 1
+                summary += f" An alert channel could not be re-sealed ({error}); remove it and add it again."
         style = self.style.ERROR if counts[Result.FAILED] else self.style.SUCCESS
         self.stdout.write(style(summary))
         if counts[Result.FAILED]:
