@@ -56,6 +56,7 @@ format: $(STAMP)
 bench: $(STAMP)
 	$(PY) -m bench
 	$(PY) -m bench.load_under_faults
+	$(PY) -m bench.sync_round
 
 clean:
 	rm -rf $(VENV) $(LOCAL) staticfiles .pytest_cache .mypy_cache .ruff_cache

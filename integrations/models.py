@@ -100,3 +100,42 @@ class IntegrationChange(models.Model):
     @property
     def recovered(self) -> bool:
         return self.previous_status == Status.ERROR and self.status != Status.ERROR
+
+
+class SyncSchedule(models.Model):
+    """The one row that keeps the refresh schedule's tick single (integrations/scheduling.py)."""
+
+    next_tick_at = models.DateTimeField(null=True, blank=True)
+    last_pruned_at = models.DateTimeField(null=True, blank=True)
+
+    def __str__(self) -> str:
+        return f"next tick at {self.next_tick_at}"
+
+
+class BulkJob(models.Model):
+    """A bulk pause, activate or delete, run by a task; the page polls its progress.
+    `results` holds one line per row done: {"id", "title", "ok", "text", "changes"}."""
+
+    project = models.ForeignKey(Project, on_delete=models.CASCADE, related_name="bulk_jobs")
+    actor = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, on_delete=models.SET_NULL, related_name="+")
+    action = models.CharField(max_length=10)
+    integration_ids = models.JSONField(default=list)
+    ip = models.GenericIPAddressField(null=True, blank=True)
+    results = models.JSONField(default=list)
+    created_at = models.DateTimeField(default=timezone.now)
+    finished_at = models.DateTimeField(null=True, blank=True)
+
+    def __str__(self) -> str:
+        return f"{self.action} of {len(self.integration_ids)} in project {self.project_id}"
+
+    @property
+    def total(self) -> int:
+        return len(self.integration_ids)
+
+    @property
+    def done(self) -> int:
+        return len(self.results)
+
+    @property
+    def failed(self) -> int:
+        return sum(not line.get("ok", True) for line in self.results)

@@ -7,9 +7,8 @@ for the view to explain.
 """
 
 import logging
-import time
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import datetime, timedelta
 from enum import StrEnum
 
@@ -26,7 +25,7 @@ from integrations.clients import client_for_project
 from integrations.errors import AwaitingConfirmation, IntegrationError, UpstreamError
 from integrations.history import record_for_integration
 from integrations.mirror import change_of, health_changed, mirror_values
-from integrations.models import Integration, Status
+from integrations.models import BulkJob, Integration, Status
 from integrations.qonversion import QonversionError, QonversionNotFound
 from teams.models import Project
 
@@ -285,52 +284,71 @@ def bulk_would_change(integration: Integration, action: BulkAction) -> bool:
     return True
 
 
-@dataclass(frozen=True)
-class BulkStep:
-    """What one step of a bulk action did, and the rows it had no time left for."""
-
-    outcomes: list[BulkOutcome] = field(default_factory=list)
-    remaining: list[Integration] = field(default_factory=list)
+def bulk_would_change_any(integrations: Sequence[Integration], action: BulkAction) -> bool:
+    return any(bulk_would_change(integration, action) for integration in integrations)
 
 
-# A row is only started with at least this much of the step left.
-MIN_ROW_SECONDS = 1.0
+def bulk_outcome_line(outcome: BulkOutcome, action: BulkAction) -> dict[str, object]:
+    """One row's result as the bulk panel shows it."""
+    integration = outcome.integration
+    line: dict[str, object] = {"id": integration.pk, "title": integration.title, "ok": True, "changes": True}
+    if outcome.error is not None:
+        unknown_next = "waiting for Qonversion to confirm; refresh to check"
+        line |= {"ok": False, "text": outcome.error.explain(outcome="Not changed", unknown_next=unknown_next)}
+    elif outcome.changed:
+        line["text"] = BULK_PAST_TENSE[action]
+    else:
+        line |= {"text": f"{BULK_UNCHANGED[action]}: no change", "changes": False}
+    return line
 
 
-def integration_bulk_apply(
-    *,
-    integrations: Sequence[Integration],
-    actor: User,
-    action: BulkAction,
-    ip: str | None = None,
-    step_seconds: float | None = None,
-) -> BulkStep:
-    """Apply one action to each integration in turn, for at most `step_seconds` (the
-    bound on waiting): one failure does not stop the rest, and rows not reached in time
-    are returned as `remaining` for the next step. The first row is always tried."""
-    ends = time.monotonic() + (step_seconds or settings.QONADMIN_BULK_STEP_SECONDS)
-    step = BulkStep()
-    for index, integration in enumerate(integrations):
-        left = ends - time.monotonic()
-        if index and left < MIN_ROW_SECONDS:
-            step.remaining.extend(integrations[index:])
-            break
-        if not bulk_would_change(integration, action):
-            step.outcomes.append(BulkOutcome(integration=integration, changed=False))
+BULK_PAST_TENSE = {BulkAction.PAUSE: "Paused", BulkAction.ACTIVATE: "Activated", BulkAction.DELETE: "Deleted"}
+BULK_UNCHANGED = {BulkAction.PAUSE: "Already paused", BulkAction.ACTIVATE: "Already active", BulkAction.DELETE: ""}
+
+
+def bulk_job_start(
+    *, project: Project, actor: User, action: BulkAction, integrations: Sequence[Integration], ip: str | None = None
+) -> BulkJob:
+    """Record the job and hand it to a worker; the page polls its progress."""
+    from integrations.tasks import run_bulk_job  # tasks import this module
+
+    job = BulkJob.objects.create(
+        project=project, actor=actor, action=action, integration_ids=[i.pk for i in integrations], ip=ip
+    )
+    run_bulk_job.enqueue(job.pk)
+    job.refresh_from_db()  # a worker may have started (or, run inline, finished) it already
+    return job
+
+
+def bulk_job_run(*, job: BulkJob) -> None:
+    """Apply the job's action row by row (each call bounded like every call), saving each
+    row's result as it goes so the page can show progress; one failure does not stop the
+    rest. A job already finished (or run by another worker meanwhile) is left alone."""
+    if job.finished_at is not None or job.actor is None:
+        BulkJob.objects.filter(pk=job.pk, finished_at__isnull=True).update(finished_at=timezone.now())
+        return
+    action = BulkAction(job.action)
+    done = {line["id"] for line in job.results}
+    rows = {i.pk: i for i in Integration.objects.filter(project=job.project, pk__in=job.integration_ids)}
+    for integration_id in job.integration_ids:
+        integration = rows.get(integration_id)
+        if integration is None or integration_id in done:
             continue
-        try:
-            if action is BulkAction.DELETE:
-                integration_delete(integration=integration, actor=actor, ip=ip, deadline_seconds=max(left, 1.0))
-            else:
-                integration_set_status(
-                    integration=integration,
-                    actor=actor,
-                    active=action is BulkAction.ACTIVATE,
-                    ip=ip,
-                    deadline_seconds=max(left, 1.0),
-                )
-        except IntegrationError as error:
-            step.outcomes.append(BulkOutcome(integration=integration, changed=False, error=error))
+        integration.project = job.project
+        outcome = _bulk_apply_one(integration, action=action, actor=job.actor, ip=job.ip)
+        job.results = [*job.results, bulk_outcome_line(outcome, action)]
+        BulkJob.objects.filter(pk=job.pk).update(results=job.results)
+    BulkJob.objects.filter(pk=job.pk).update(finished_at=timezone.now())
+
+
+def _bulk_apply_one(integration: Integration, *, action: BulkAction, actor: User, ip: str | None) -> BulkOutcome:
+    if integration.is_deleted or not bulk_would_change(integration, action):
+        return BulkOutcome(integration=integration, changed=False)
+    try:
+        if action is BulkAction.DELETE:
+            integration_delete(integration=integration, actor=actor, ip=ip)
         else:
-            step.outcomes.append(BulkOutcome(integration=integration, changed=True))
-    return step
+            integration_set_status(integration=integration, actor=actor, active=action is BulkAction.ACTIVATE, ip=ip)
+    except IntegrationError as error:
+        return BulkOutcome(integration=integration, changed=False, error=error)
+    return BulkOutcome(integration=integration, changed=True)

@@ -164,10 +164,7 @@ def _apply(
         if plan.gone:
             Integration.objects.filter(pk__in=plan.gone).update(deleted_at=now, synced_at=now)
         Project.objects.filter(pk=project.pk).update(synced_at=now, sync_attempted_at=fetched_at, sync_error="")
-        if plan.newly_broken:
-            # Tell people once the new state is stored, so a rolled-back sync alerts nobody.
-            broken = plan.newly_broken
-            transaction.on_commit(lambda: alerts.integrations_broke(project=project, integrations=broken))
+        # Tell people once the new state is stored, so a rolled-back sync alerts nobody.
         transitions = [change for change in recorded if change.integration.qonversion_id in plan.alerting]
         if transitions:
             transaction.on_commit(lambda: alerts.transitions_recorded(changes=transitions))

@@ -13,6 +13,11 @@ urlpatterns = [
     ),
     path("projects/<int:project_id>/integrations/bulk/", bulk.integration_bulk_view, name="integration_bulk"),
     path(
+        "projects/<int:project_id>/integrations/bulk/<int:job_id>/",
+        bulk.integration_bulk_job_view,
+        name="integration_bulk_job",
+    ),
+    path(
         "projects/<int:project_id>/integrations/<int:integration_id>/",
         integration_actions.integration_detail_view,
         name="integration_detail",

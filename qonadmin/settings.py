@@ -235,9 +235,6 @@ QONADMIN_BREAKER_MAX_COOLOFF_SECONDS = env_int("QONADMIN_BREAKER_MAX_COOLOFF_SEC
 # A pause or activate whose outcome is unknown (lost answer, timeout, 5xx) waits this long
 # for a refresh to show the asked-for state before the listed state is taken as final.
 QONADMIN_CONFIRM_WINDOW_SECONDS = env_int("QONADMIN_CONFIRM_WINDOW_SECONDS", 120, minimum=1)
-# A bulk action works through rows for at most this long per request, then reports
-# progress and continues in the next request.
-QONADMIN_BULK_STEP_SECONDS = env_float("QONADMIN_BULK_STEP_SECONDS", 10.0, minimum=1.0)
 # How old the local mirror of a project may get before opening its page refreshes it.
 QONADMIN_SYNC_MAX_AGE_SECONDS = env_int("QONADMIN_SYNC_MAX_AGE_SECONDS", 30)
 
@@ -261,6 +258,11 @@ if EMAIL_BACKEND_PATH == SMTP_BACKEND:
         "password": env_str("QONADMIN_SMTP_PASSWORD", "") or "",
         "use_tls": env_bool("QONADMIN_SMTP_STARTTLS", True),
         "timeout": 10,
+    }
+elif EMAIL_BACKEND_PATH == "django.core.mail.backends.filebased.EmailBackend":
+    # One file per message in this folder (`make run` uses .local/mail/).
+    MAILERS["default"]["OPTIONS"] = {
+        "file_path": env_str("QONADMIN_EMAIL_FILE_PATH", str(BASE_DIR / ".local" / "mail")),
     }
 DEFAULT_FROM_EMAIL = env_str("QONADMIN_FROM_EMAIL", "qonadmin@localhost")
 

@@ -41,3 +41,7 @@ if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
 # seed_demo is tested too (it still refuses to run without QONADMIN_DEMO).
 if "demo" not in INSTALLED_APPS:
     INSTALLED_APPS = [*INSTALLED_APPS, "demo"]
+
+# Tasks run where they are enqueued, so a test sees their effect at once; the tests of
+# the workers, the schedule and deferred retries switch to the database backend.
+TASKS = {"default": {"BACKEND": "django.tasks.backends.immediate.ImmediateBackend"}}

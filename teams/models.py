@@ -134,6 +134,11 @@ class Project(models.Model):
     # no call is made for this project.
     upstream_failures = models.PositiveIntegerField(default=0, editable=False)
     upstream_paused_until = models.DateTimeField(null=True, blank=True, editable=False)
+    # Scheduled refreshes (integrations/scheduling.py): when the next one is due, how many
+    # in a row Qonversion refused the key (they back off), and when one was last asked for.
+    next_sync_at = models.DateTimeField(null=True, blank=True, editable=False, db_index=True)
+    key_refusals = models.PositiveIntegerField(default=0, editable=False)
+    sync_requested_at = models.DateTimeField(null=True, blank=True, editable=False)
 
     class Meta:
         db_table = "integrations_project"

@@ -4,27 +4,26 @@ from dataclasses import dataclass
 
 from django.contrib.auth.decorators import login_required
 from django.http import HttpResponse
-from django.shortcuts import render
-from django.views.decorators.http import require_POST
+from django.shortcuts import get_object_or_404, redirect, render
+from django.views.decorators.http import require_GET, require_POST
 
+from integrations.filters import IntegrationFilters
 from integrations.fragments import (
     BULK_RESPONSE,
-    BULK_STEP_RESPONSE,
     PAGE,
     bulk_panel_context,
     list_context,
     page_context,
 )
-from integrations.models import Integration
+from integrations.models import BulkJob, Integration
 from integrations.selectors import integrations_by_ids
-from integrations.services import BulkAction, BulkOutcome, bulk_would_change, integration_bulk_apply
+from integrations.services import BULK_PAST_TENSE, BULK_UNCHANGED, BulkAction, bulk_job_start, bulk_would_change
 from integrations.views.helpers import current_filters
 from qonadmin.http import HtmxHttpRequest, client_ip, signed_in_user
-from teams.access import Action, get_project_for_user
+from teams.access import Action, TeamAccess, get_project_for_user
+from teams.models import Project
 
 MAX_BULK = 500
-PAST_TENSE = {BulkAction.PAUSE: "Paused", BulkAction.ACTIVATE: "Activated", BulkAction.DELETE: "Deleted"}
-UNCHANGED = {BulkAction.PAUSE: "Already paused", BulkAction.ACTIVATE: "Already active", BulkAction.DELETE: ""}
 
 
 @dataclass(frozen=True)
@@ -58,9 +57,9 @@ def integration_bulk_view(request: HtmxHttpRequest, project_id: int) -> HttpResp
 
     if request.POST.get("confirm") != "yes":
         lines = [
-            BulkLine(i, f"{i.get_status_display()} → {PAST_TENSE[action].lower()}")
+            BulkLine(i, f"{i.get_status_display()} → {BULK_PAST_TENSE[action].lower()}")
             if bulk_would_change(i, action)
-            else BulkLine(i, f"{UNCHANGED[action]}: no change", changes=False)
+            else BulkLine(i, f"{BULK_UNCHANGED[action]}: no change", changes=False)
             for i in integrations
         ]
         changing = sum(line.changes for line in lines)
@@ -68,44 +67,36 @@ def integration_bulk_view(request: HtmxHttpRequest, project_id: int) -> HttpResp
             request, template, {**context, "bulk_lines": lines, "bulk_changing": changing, "bulk_step": "preview"}
         )
 
-    # A step is bounded in time (QONADMIN_BULK_STEP_SECONDS); rows it had no time for are
-    # carried by the next step, which htmx starts by itself (a button without JavaScript).
-    step = integration_bulk_apply(
-        integrations=integrations, actor=signed_in_user(request), action=action, ip=client_ip(request)
+    # The work runs as a task; the panel polls the job until every row has its result.
+    job = bulk_job_start(
+        project=project,
+        actor=signed_in_user(request),
+        action=action,
+        integrations=integrations,
+        ip=client_ip(request),
     )
-    lines = [_result_line(outcome, action) for outcome in step.outcomes]
-    earlier_done = _count(request, "done")
-    total = max(_count(request, "total"), earlier_done + len(integrations))
-    failed = _count(request, "failed") + sum(not line.ok for line in lines)
-    continuing = bool(request.htmx) and "total" in request.POST
-    # The list is rendered again with what Qonversion now reports for every row.
-    # With HTMX the panel brings the list (and chip counts) along out of band.
-    context = (list_context if request.htmx else page_context)(project, access, filters, bulk_action=action)
-    step_context = {
-        **context,
-        "bulk_lines": lines,
-        "bulk_failed": failed,
-        "bulk_step": "done",
-        "bulk_total": total,
-        "bulk_done": earlier_done + len(step.outcomes),
-        "bulk_remaining": step.remaining,
-        "bulk_continuing": continuing,
-    }
-    return render(request, BULK_STEP_RESPONSE if continuing else template, step_context)
+    if not request.htmx:
+        return redirect("integration_bulk_job", project_id=project.pk, job_id=job.pk)
+    return _job_response(request, project, access, filters, job)
 
 
-def _result_line(outcome: BulkOutcome, action: BulkAction) -> BulkLine:
-    if outcome.error is not None:
-        text = outcome.error.explain(
-            outcome="Not changed", unknown_next="waiting for Qonversion to confirm; refresh to check"
-        )
-        return BulkLine(outcome.integration, text, ok=False)
-    if outcome.changed:
-        return BulkLine(outcome.integration, PAST_TENSE[action])
-    return BulkLine(outcome.integration, f"{UNCHANGED[action]}: no change", changes=False)
+@login_required
+@require_GET
+def integration_bulk_job_view(request: HtmxHttpRequest, project_id: int, job_id: int) -> HttpResponse:
+    """A bulk job's progress (polled by the panel), then each row's result."""
+    project, access = get_project_for_user(request.user, project_id, Action.OPERATE)
+    job = get_object_or_404(BulkJob, project=project, pk=job_id)
+    return _job_response(request, project, access, current_filters(request), job)
 
 
-def _count(request: HtmxHttpRequest, name: str) -> int:
-    """A progress counter carried by a continuing step (display only; garbage counts as 0)."""
-    value = request.POST.get(name, "")
-    return int(value) if value.isascii() and value.isdigit() and len(value) <= 6 else 0
+def _job_response(
+    request: HtmxHttpRequest, project: Project, access: TeamAccess, filters: IntegrationFilters, job: BulkJob
+) -> HttpResponse:
+    finished = job.finished_at is not None
+    extra = {"bulk_action": job.action, "bulk_job": job, "bulk_step": "done" if finished else "running"}
+    if not request.htmx:
+        return render(request, PAGE, page_context(project, access, filters, **extra))
+    if not finished:
+        return render(request, BULK_RESPONSE, bulk_panel_context(project, access, filters, **extra))
+    # Done: the list comes along (out of band) with what Qonversion now reports for every row.
+    return render(request, BULK_RESPONSE, list_context(project, access, filters, **extra))

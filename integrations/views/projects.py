@@ -43,6 +43,7 @@ def project_try_now_view(request: HtmxHttpRequest, project_id: int) -> HttpRespo
 def project_refresh_view(request: HtmxHttpRequest, project_id: int) -> HttpResponse:
     project, access = get_project_for_user(request.user, project_id, Action.VIEW)
     filters = IntegrationFilters.from_query(request.GET)
+    pending = False
     try:
         result = project_sync(project=project)
     except IntegrationError as error:
@@ -50,9 +51,12 @@ def project_refresh_view(request: HtmxHttpRequest, project_id: int) -> HttpRespo
             why = error.explain(outcome="Showing the last known data", write=False)
             messages.error(request, f"Could not refresh from Qonversion: {why}")
     else:
+        pending = result.skipped
         if not request.htmx:
             done = "Another refresh of this project is under way" if result.skipped else "Refreshed from Qonversion"
             messages.success(request, f"{done}.")
     if request.htmx:
-        return render(request, LIST_RESPONSE, list_context(project, access, filters))
+        # Another refresh is talking to Qonversion: show the mirror and ask again in a
+        # second, so this list never stays behind the newer one that refresh writes.
+        return render(request, LIST_RESPONSE, list_context(project, access, filters, refresh_pending=pending))
     return redirect(project_url(project, filters))

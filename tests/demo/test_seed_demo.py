@@ -1,6 +1,7 @@
 """`seed_demo` gives `make run` something to look at, in every state, and is safe to repeat."""
 
 import pytest
+import requests
 from django.contrib.auth import authenticate
 from django.core.management import CommandError, call_command
 
@@ -52,3 +53,40 @@ def test_it_finishes_with_a_notice_when_qonversion_refuses(settings, sandbox, ca
     )
     assert Project.objects.count() == 3  # teams, users and projects are there; the pages explain the rest
     assert authenticate(username="demo", password="demo") is not None
+
+
+@pytest.mark.django_db
+def test_it_adds_extra_projects_each_with_its_own_sandbox_data_and_is_idempotent(settings, sandbox, sandbox_root):
+    settings.QONADMIN_DEMO = True
+    call_command("seed_demo", "--projects", "3")
+    extra = list(Project.objects.filter(team__slug="acme", name__startswith="Acme Extra").order_by("name"))
+    assert [p.name for p in extra] == ["Acme Extra 001", "Acme Extra 002", "Acme Extra 003"]
+    assert Project.objects.count() == 6
+    keys = [p.secret_key() for p in extra]
+    assert len(set(keys)) == 3
+    assert len({p.key_hint for p in extra}) == 3  # told apart in the dashboard too
+    assert all(p.environment == "sandbox" for p in extra)
+    upstream_ids = set()
+    for project, key in zip(extra, keys, strict=True):
+        live = Integration.objects.filter(project=project, deleted_at__isnull=True)
+        assert sorted(live.values_list("status", flat=True)) == sorted([Status.ACTIVE] * 3 + [Status.PAUSED] * 2)
+        assert project.synced_at is not None
+        listed = requests.get(
+            f"{sandbox_root}/v4/integrations", headers={"Authorization": f"Bearer {key}"}, timeout=10
+        ).json()["data"]
+        assert {item["id"] for item in listed} == set(live.values_list("qonversion_id", flat=True))
+        upstream_ids.update(item["id"] for item in listed)
+    assert len(upstream_ids) == 15  # nothing shared between the projects
+    counts = (Project.objects.count(), Integration.objects.count(), AuditEvent.objects.count())
+
+    call_command("seed_demo", "--projects", "3")
+    assert (Project.objects.count(), Integration.objects.count(), AuditEvent.objects.count()) == counts
+
+
+@pytest.mark.django_db
+def test_extra_projects_need_the_sandbox(settings, sandbox):
+    settings.QONADMIN_DEMO = True
+    settings.QONVERSION_API_BASE = "http://127.0.0.1:9/v4"  # nothing listens there
+    with pytest.raises(CommandError, match="--projects needs the sandbox"):
+        call_command("seed_demo", "--projects", "2")
+    assert not Project.objects.exists()

@@ -129,8 +129,8 @@ def test_scheduled_refreshes_skip_a_project_whose_breaker_is_open(
     Project.objects.filter(pk=project.pk).update(
         upstream_failures=5, upstream_paused_until=timezone.now() + timedelta(minutes=5)
     )
-    call_command("sync_worker", "--once")
+    call_command("sync_integrations")
     assert calls_for(sandbox, "test_sk_…_key") == 0
     Project.objects.filter(pk=project.pk).update(upstream_paused_until=timezone.now() - timedelta(seconds=1))
-    call_command("sync_worker", "--once")
+    call_command("sync_integrations")
     assert calls_for(sandbox, "test_sk_…_key") > 0  # cool-off over: the trial call

@@ -98,7 +98,8 @@ def test_bulk_works_without_javascript(project: Project, owner_client: Client, t
     ids = [str(i.pk) for i in three_active]
     preview = owner_client.post(bulk_url(project), {"action": "pause", "ids": ids}).content.decode()
     assert "<html" in preview and "Pause 3 selected integrations?" in preview
-    done = owner_client.post(bulk_url(project), {"action": "pause", "ids": ids, "confirm": "yes"}).content.decode()
+    confirm = {"action": "pause", "ids": ids, "confirm": "yes"}
+    done = owner_client.post(bulk_url(project), confirm, follow=True).content.decode()
     assert "<html" in done and "Pause: done" in done
     assert done.count('id="integration-list"') == 1
     assert Integration.objects.filter(status=Status.PAUSED).count() == 3

@@ -10,7 +10,7 @@ from django.test import Client
 from django.urls import URLPattern, get_resolver, reverse
 from django.utils import timezone
 
-from integrations.models import Integration, Status
+from integrations.models import BulkJob, Integration, Status
 from sandbox.control_client import SandboxControl
 from teams.models import Invitation, Membership, Project, Role
 from tests.conftest import HTMX, login
@@ -32,6 +32,11 @@ ROUTES: dict[str, dict[str, str]] = {
     "project_new": {"GET": ADMIN, "POST": ADMIN},
     "team_delete": {"GET": OWNER, "POST": OWNER},
     "team_security": {"GET": OWNER, "POST": OWNER},
+    "team_alerts": {"GET": VIEW, "POST": ADMIN},  # every member sees it; admins add channels
+    "team_alerts_mute": {"POST": VIEW},  # each member, for themselves
+    "team_alert_channel_test": {"POST": ADMIN},
+    "team_alert_channel_enabled": {"POST": ADMIN},
+    "team_alert_channel_remove": {"POST": ADMIN},
     "project_detail": {"GET": VIEW},
     "project_refresh": {"POST": VIEW},  # refreshes the mirror; viewers may
     "project_try_now": {"POST": VIEW},  # ends the breaker's cool-off, then refreshes
@@ -40,6 +45,7 @@ ROUTES: dict[str, dict[str, str]] = {
     "project_delete": {"POST": ADMIN},
     "integration_create": {"GET": OPERATE, "POST": OPERATE},
     "integration_bulk": {"POST": OPERATE},
+    "integration_bulk_job": {"GET": OPERATE},
     "integration_detail": {"GET": VIEW},
     "integration_status": {"POST": OPERATE},
     "integration_delete": {"GET": OPERATE, "POST": OPERATE},
@@ -48,14 +54,14 @@ PUBLIC = {"home", "invitation"}  # the invitation link is its own credential
 
 
 def team_scoped_routes() -> set[str]:
-    """Routes of our apps: every teams, audit and integrations route, and accounts routes under a team."""
+    """Routes of our apps: every teams, audit, integrations and alerts route, and accounts routes under a team."""
     names = set()
     for pattern in get_resolver().url_patterns:
         for inner in getattr(pattern, "url_patterns", []):
             if not isinstance(inner, URLPattern) or not inner.name:
                 continue
             module = inner.callback.__module__
-            if module.startswith(("teams.", "audit.", "integrations.")) or (
+            if module.startswith(("teams.", "audit.", "integrations.", "alerts.")) or (
                 module.startswith("accounts.") and "team_slug" in str(inner.pattern)
             ):
                 names.add(inner.name)
@@ -87,6 +93,7 @@ def targets(project: Project, owner: User) -> dict[str, object]:
         "integration": integration,
         "invitation": invitation,
         "membership": Membership.objects.get(user=owner, team=project.team),
+        "bulk_job": BulkJob.objects.create(project=project, actor=owner, action="pause", integration_ids=[]),
     }
 
 
@@ -101,6 +108,8 @@ def url_for(name: str, targets: dict[str, object]) -> str:
         kwargs = {"team_slug": team_slug, "invitation_id": targets["invitation"].pk}  # type: ignore[attr-defined]
     elif name.startswith(("team_", "project_new")):
         kwargs = {"team_slug": team_slug}
+    elif name == "integration_bulk_job":
+        kwargs = {"project_id": project.pk, "job_id": targets["bulk_job"].pk}  # type: ignore[attr-defined]
     elif name.startswith("integration_") and name not in ("integration_create", "integration_bulk"):
         kwargs = {"project_id": project.pk, "integration_id": targets["integration"].pk}  # type: ignore[attr-defined]
     else:

@@ -3,6 +3,8 @@
 Idempotent: running it again changes nothing that exists. Integrations are created
 through the real service layer against whatever QONVERSION_API_BASE points at; the
 delivery simulation that makes some of them fail only runs against the sandbox.
+`--projects N` adds N more projects to Acme (5 integrations each, each project with its
+own sandbox key), e.g. for the sync-round benchmark; it needs the sandbox.
 """
 
 import os
@@ -64,6 +66,27 @@ PROJECT_KEYS = {
 TEAMS = {"acme": "Acme", "globex": "Globex"}
 USERS = [("demo", "acme", Role.OWNER), ("viewer", "acme", Role.VIEWER), ("outsider", "globex", Role.OWNER)]
 
+# `--projects N`: the extra projects of Acme, each with these integrations (none ends in
+# Error: a failure or two is recorded, below the sandbox's threshold).
+EXTRA_TEAM = "acme"
+EXTRA_SAMPLES = [
+    Sample("Amplitude", "amplitude", "iOS", Status.ACTIVE),
+    Sample("AppsFlyer attribution", "appsflyer", "Android", Status.ACTIVE),
+    Sample("Order webhook", "webhooks", "Stripe", Status.ACTIVE, 2, "Timeout after 10 s contacting provider"),
+    Sample("Slack #revenue", "slack", "iOS", Status.PAUSED),
+    Sample("Mixpanel staging", "mixpanel", "Android", Status.PAUSED),
+]
+
+
+def extra_project_name(number: int) -> str:
+    return f"Acme Extra {number:03d}"
+
+
+def extra_project_key(number: int) -> str:
+    # Distinct per project (its own data in the sandbox); the number ends it, so the
+    # masked hints (test_sk_…_007) tell the projects apart.
+    return f"test_sk_acme_extra_demo_key_{number:03d}"
+
 
 def submission_key(project: Project, title: str) -> str:
     # Stable per project and title: a re-run after a failure can never duplicate.
@@ -77,14 +100,27 @@ class Command(BaseCommand):
         parser.add_argument("--integrations", type=int, default=0, help="also seed N integrations into --project")
         parser.add_argument("--project", default="Acme iOS", help="project for --integrations (default: Acme iOS)")
         parser.add_argument("--no-simulate", action="store_true", help="skip the sandbox delivery simulation")
+        parser.add_argument(
+            "--projects",
+            type=int,
+            default=0,
+            help="also add N projects to Acme with 5 integrations each, one sandbox key per project",
+        )
 
     def handle(self, *args: Any, **options: Any) -> None:
         if not settings.QONADMIN_DEMO:
             raise CommandError(
                 "seed_demo creates users with the password 'demo'; it runs only with QONADMIN_DEMO=true."
             )
-        users = self._users_and_teams()
+        if options["projects"] < 0:
+            raise CommandError("--projects must be 0 or more.")
         control = SandboxControl(settings.QONVERSION_API_BASE)
+        if options["projects"] and not control.is_sandbox():
+            raise CommandError(
+                "--projects needs the sandbox (QONVERSION_API_BASE pointing at it): "
+                "each extra project gets a sandbox key of its own."
+            )
+        users = self._users_and_teams()
         simulate = not options["no_simulate"] and control.is_sandbox()
         if not simulate:
             self.stdout.write(
@@ -103,6 +139,8 @@ class Command(BaseCommand):
         if options["integrations"]:
             project = Project.objects.select_related("team").get(name=options["project"])
             self._seed_many(project, users["demo"], options["integrations"])
+        if options["projects"]:
+            self._seed_extra_projects(options["projects"], users["demo"], control if simulate else None)
         self.stdout.write(
             self.style.SUCCESS("Demo data ready. Sign in as demo / demo (owner), viewer / demo, outsider / demo.")
         )
@@ -123,6 +161,23 @@ class Command(BaseCommand):
             Membership.objects.get_or_create(team=teams[team_slug], user=user, defaults={"role": role})
             users[username] = user
         return users
+
+    def _seed_extra_projects(self, count: int, owner: User, control: SandboxControl | None) -> None:
+        team = Team.objects.get(slug=EXTRA_TEAM)
+        for number in range(1, count + 1):
+            name = extra_project_name(number)
+            project = Project.objects.filter(team=team, name=name).first()
+            if project is None:
+                project = Project(team=team, name=name)
+                project.set_secret_key(extra_project_key(number))
+                project.save()
+            try:
+                self._seed_project(project, owner, EXTRA_SAMPLES, control)
+            except IntegrationError as error:
+                self.stderr.write(
+                    f"Notice: {project} was not filled with sample integrations: {error.explain(outcome='Skipped')}"
+                )
+        self.stdout.write(f"{count} extra project(s) in {team.name}.")
 
     def _project(self, team_slug: str, name: str) -> Project:
         team = Team.objects.get(slug=team_slug)

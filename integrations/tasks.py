@@ -1,0 +1,43 @@
+"""Background work of integrations, on Django's task framework (workers: db_worker)."""
+
+from datetime import datetime
+
+from django.tasks import task
+
+from integrations import scheduling
+from integrations.models import BulkJob
+from integrations.services import bulk_job_run
+from teams.models import Project
+
+
+@task
+def sync_project(project_id: int, asked_at: str) -> str:
+    """Refresh one project's mirror; several workers refresh several projects at once,
+    and one project is never refreshed by two at the same time (sync claim)."""
+    project = Project.objects.select_related("team").filter(pk=project_id).first()
+    if project is None:
+        return "project removed"
+    return scheduling.run_sync(project, asked_at=datetime.fromisoformat(asked_at))
+
+
+@task
+def schedule_tick() -> bool:
+    return scheduling.tick()
+
+
+@task
+def prune_history_task() -> int:
+    """Remove history older than QONADMIN_HISTORY_DAYS."""
+    from integrations.history import prune_history
+
+    return prune_history()
+
+
+@task
+def run_bulk_job(job_id: int) -> str:
+    """A bulk pause, activate or delete, off the request; the page polls its progress."""
+    job = BulkJob.objects.select_related("project__team", "actor").filter(pk=job_id).first()
+    if job is None:
+        return "job removed"
+    bulk_job_run(job=job)
+    return f"{job.done} of {job.total} done, {job.failed} failed"
