@@ -300,7 +300,7 @@ def test_each_row_shows_its_errors_of_the_last_24_hours(
     fine_row = row_html(html, fine)
     assert 'aria-label="Delivery errors, last 24 h: none"' in fine_row
     assert ">0 in 24 h</span>" in fine_row
-    assert '<th scope="col">Errors, 24 h</th>' in html
+    assert '<th scope="col">Delivery errors</th>' in html
 
 
 # ---- the timeline --------------------------------------------------------------------

@@ -73,7 +73,7 @@ def test_it_shows_every_state_with_its_details(project: Project, owner, owner_cl
     broken_row = row_html(html, broken)
     assert badge(broken_row) == "Error"
     assert "401 from endpoint: &lt;b&gt;bad key&lt;/b&gt;" in broken_row  # upstream text is never HTML
-    assert '<td class="num">5</td>' in broken_row
+    assert '<span class="error-count" title="Delivery errors since the last successful delivery">5</span>' in broken_row
     assert "Webhooks" in broken_row
     assert "Android" in broken_row
     # Relative time with the exact UTC time on hover.
