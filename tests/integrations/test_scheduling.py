@@ -149,3 +149,27 @@ def test_one_chain_of_ticks_lives_however_often_the_schedule_is_started(team: Te
     # The chain's next beat owns the schedule again.
     assert scheduling.tick(now=now + scheduling.TICK)
     assert SyncSchedule.objects.get().next_tick_at == now + 2 * scheduling.TICK
+
+
+@pytest.mark.django_db
+def test_the_page_says_when_a_refused_key_is_tried_again(team: Team, owner_client, sandbox: SandboxControl, settings):
+    settings.QONVERSION_MAX_RETRIES = 0
+    (project,) = make_projects(team, 1)
+    sandbox.add_fault(method="GET", path_prefix="/v4/integrations", status=401, times=0)
+    call_command("sync_integrations", "--now")
+    project.refresh_from_db()
+    html = owner_client.get(f"/projects/{project.pk}/").content.decode()
+    assert "Qonversion refused this project's key 1 time in a row" in html
+    assert f">{project.next_sync_at:%H:%M} UTC</time>" in html.split("the next one is at", 1)[1]
+    sandbox.clear_faults()
+
+
+@pytest.mark.django_db
+def test_a_sync_whose_worker_died_is_done_by_the_next_round(team: Team, sandbox: SandboxControl):
+    (project,) = make_projects(team, 1)
+    # A worker claimed it and died: the claim and the provisional next time are left behind.
+    died_at = timezone.now() - timedelta(minutes=2)
+    Project.objects.filter(pk=project.pk).update(sync_started_at=died_at, next_sync_at=died_at)
+    assert scheduling.enqueue_due_syncs() == [project.pk]  # due again, and run (inline here)
+    project.refresh_from_db()
+    assert project.synced_at is not None and project.sync_started_at is None
