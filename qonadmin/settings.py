@@ -160,6 +160,9 @@ AXES_SENSITIVE_PARAMETERS = [
 ]
 # Successful sign-ins are in our own audit log (auth.sign_in); no second copy.
 AXES_DISABLE_ACCESS_LOG = True
+# No "AXES: BEGIN …" line from every process and management command; lockouts and failed
+# sign-ins are in the audit log (accounts/signals.py).
+AXES_VERBOSE = False
 OTP_TOTP_ISSUER = "qonadmin"
 # Admins can remove a user's device but never read its secret or QR code.
 OTP_ADMIN_HIDE_SENSITIVE_DATA = True

@@ -56,3 +56,9 @@ def test_it_refuses_malformed_settings(name: str, value: str, message: str):
     result = manage("check", env={**PRODUCTION_ENV, name: value})
     assert result.returncode != 0
     assert message in result.stderr
+
+
+def test_management_commands_do_not_log_the_sign_in_throttles_banner():
+    result = manage("check", env=PRODUCTION_ENV)
+    assert result.returncode == 0, result.stderr
+    assert "AXES" not in result.stderr + result.stdout
