@@ -2,7 +2,8 @@
 
 from datetime import datetime
 
-from django.tasks import task
+from django.core.management import call_command
+from django.tasks import task, task_backends
 
 from integrations import scheduling
 from integrations.models import BulkJob
@@ -27,9 +28,12 @@ def schedule_tick() -> bool:
 
 @task
 def prune_history_task() -> int:
-    """Remove history older than QONADMIN_HISTORY_DAYS."""
+    """Remove history older than QONADMIN_HISTORY_DAYS, and finished task results older
+    than a week (failed ones after a month, kept longer to look into)."""
     from integrations.history import prune_history
 
+    if task_backends["default"].__class__.__name__ == "DatabaseBackend":
+        call_command("prune_db_task_results", "--min-age-days", "7", "--failed-min-age-days", "30", verbosity=0)
     return prune_history()
 
 

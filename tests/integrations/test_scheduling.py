@@ -173,3 +173,16 @@ def test_a_sync_whose_worker_died_is_done_by_the_next_round(team: Team, sandbox:
     assert scheduling.enqueue_due_syncs() == [project.pk]  # due again, and run (inline here)
     project.refresh_from_db()
     assert project.synced_at is not None and project.sync_started_at is None
+
+
+@pytest.mark.django_db
+@override_settings(TASKS=DATABASE_TASKS)
+def test_the_hourly_pruning_removes_old_finished_task_results(team: Team):
+    from integrations.tasks import prune_history_task
+
+    make_projects(team, 1)
+    scheduling.enqueue_due_syncs()
+    old = timezone.now() - timedelta(days=8)
+    DBTaskResult.objects.update(status="SUCCESSFUL", finished_at=old, enqueued_at=old)
+    assert prune_history_task.call() == 0
+    assert not DBTaskResult.objects.exists()
