@@ -27,6 +27,7 @@ from integrations.history import record_for_integration
 from integrations.mirror import change_of, health_changed, mirror_values
 from integrations.models import BulkJob, Integration, Status
 from integrations.qonversion import QonversionError, QonversionNotFound
+from integrations.sync import TAKEN_OVER_FIELDS, id_reuse_detail, is_same_record, take_over_row
 from teams.models import Project
 
 logger = logging.getLogger(__name__)
@@ -88,8 +89,10 @@ def integration_create(
             ip=ip,
         )
         raise UpstreamError(error) from error
-    values = mirror_values(remote, cached_catalog(project), timezone.now())
+    now = timezone.now()
+    values = mirror_values(remote, cached_catalog(project), now)
     values["provider_slug"] = provider_slug
+    deleted_before: Integration | None = None
     with transaction.atomic():
         integration = Integration.objects.select_for_update().filter(project=project, qonversion_id=remote.id).first()
         if integration is None:
@@ -98,10 +101,32 @@ def integration_create(
                     integration = Integration.objects.create(project=project, qonversion_id=remote.id, **values)
             except IntegrityError:  # a refresh inserted it a moment ago
                 integration = Integration.objects.select_for_update().get(project=project, qonversion_id=remote.id)
+        if not is_same_record(integration, values):
+            # The row mirrors another record that had this id: Qonversion handed the id
+            # out again (e.g. a sandbox restarted without its state). Never show the old
+            # record as created: the row becomes the new one (docs/mirror-rules.md).
+            detail = id_reuse_detail(integration)
+            take_over_row(integration, values)
+            integration.created_by = actor
+            integration.save(update_fields=TAKEN_OVER_FIELDS)
+            change_of(integration, "", now).save()  # first sighting of the new record
+            record_for_integration(
+                integration,
+                action="integration.create",
+                actor=actor,
+                outcome=Outcome.SUCCESS,
+                detail={"request": request, "after": {"status": remote.status}, "id_reused": detail},
+                ip=ip,
+            )
+            return integration
+        if integration.deleted_at is not None:
+            # The same record, deleted since: this submission was answered before (a
+            # replay of its first answer), and what it created is gone for good.
+            deleted_before = integration
         # A replayed submission (double click, retry) finds the row: its state stays as
         # the latest refresh or action left it, and it is recorded as created only once,
         # also when a refresh listed it before this request got its answer.
-        if integration.created_by_id is None:
+        elif integration.created_by_id is None:
             integration.created_by = actor
             integration.save(update_fields=["created_by"])
             record_for_integration(
@@ -112,7 +137,40 @@ def integration_create(
                 detail={"request": request, "after": {"status": remote.status}},
                 ip=ip,
             )
+    if deleted_before is not None:
+        _refuse_deleted_replay(deleted_before, actor=actor, request=request, ip=ip)
     return integration
+
+
+class CreatedBeforeAndDeleted(IntegrationError):
+    """Qonversion answered a create with the first answer to this submission, and the
+    integration it made was deleted since: nothing new exists, and the deleted one is
+    not shown as created."""
+
+    conflict = True  # the form starts a new submission (new key) for the next attempt
+
+
+def _refuse_deleted_replay(
+    integration: Integration, *, actor: User, request: Mapping[str, object], ip: str | None
+) -> None:
+    deleted_at = integration.deleted_at
+    assert deleted_at is not None  # noqa: S101 - only called for a deleted row
+    record_for_integration(
+        integration,
+        action="integration.create",
+        actor=actor,
+        outcome=Outcome.FAILURE,
+        detail={
+            "request": dict(request),
+            "refused": "Qonversion answered with an earlier create of this submission, deleted since",
+            "deleted_at": deleted_at.isoformat(),
+        },
+        ip=ip,
+    )
+    raise CreatedBeforeAndDeleted(
+        f"This form was already sent: it created “{integration.title}”, which was deleted "
+        f"{deleted_at:%Y-%m-%d %H:%M} UTC, and Qonversion answered with that one again"
+    )
 
 
 # ---- status ----------------------------------------------------------------------------

@@ -1,7 +1,9 @@
 """Refreshing a project's mirror from GET /v4/integrations, and its history of changes.
 
 New upstream records are added, changed ones updated, and records no longer listed
-are marked deleted. Each change of an integration's health is one history row; an
+are marked deleted. A deleted row stays deleted whatever a list still shows, unless
+the id now names another record (Qonversion handed the id out again): then the row
+shows that record (docs/mirror-rules.md). Each change of an integration's health is one history row; an
 integration entering or leaving Error is told to alerts once the rows are committed.
 A failure is kept on the project (shown as "Could not refresh…") and raised; the last
 known rows stay as they were. Only one refresh of a project talks to Qonversion at a
@@ -9,6 +11,7 @@ time; others return at once (`skipped`) instead of queueing behind a slow Qonver
 """
 
 import logging
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
@@ -18,16 +21,58 @@ from django.db.models import Q
 from django.utils import timezone
 
 from alerts import services as alerts
+from audit.models import Outcome
 from integrations.catalog import Catalog, cached_catalog, get_catalog
 from integrations.clients import client_for_project
 from integrations.errors import UpstreamError
 from integrations.explain import reason
+from integrations.history import record_for_integration
 from integrations.mirror import MIRRORED_FIELDS, PENDING_FIELDS, change_of, health_changed, mirror_values
 from integrations.models import Integration, IntegrationChange, Status
 from integrations.qonversion import QonversionError, RemoteIntegration
 from teams.models import Project
 
 logger = logging.getLogger(__name__)
+
+# Said (audit detail "note") whenever a row is given to a new record that reuses its id.
+ID_REUSED_NOTE = "id reused by Qonversion: shown with Qonversion's current values"
+# What never changes in one Qonversion record (v4 has no update endpoint, §12.2).
+_IDENTITY_FIELDS = ("upstream_created_at", "title", "provider_name", "platform")
+
+
+def is_same_record(row: Integration, values: Mapping[str, object]) -> bool:
+    """Whether Qonversion's answer (as mirror `values`) is the record `row` mirrors.
+
+    One record keeps its creation time, title, provider and platform; a replayed create
+    answers with the first response, so it matches too. Anything else under the same id
+    is another record: Qonversion handed the id out again."""
+    return all(getattr(row, name) == values[name] for name in _IDENTITY_FIELDS)
+
+
+def id_reuse_detail(row: Integration) -> dict[str, object]:
+    """Audit detail naming the record that had the id before (read before it is replaced)."""
+    return {
+        "note": ID_REUSED_NOTE,
+        "previous": {
+            "title": row.title,
+            "provider": row.provider_name,
+            "platform": row.platform,
+            "created_at": row.upstream_created_at.isoformat(),
+            "deleted_at": row.deleted_at.isoformat() if row.deleted_at else None,
+        },
+    }
+
+
+def take_over_row(row: Integration, values: Mapping[str, object]) -> None:
+    """Give `row` to the new record that reuses its id: Qonversion's values, not deleted,
+    nothing pending, nobody recorded as its creator yet (not saved)."""
+    for name, value in values.items():
+        setattr(row, name, value)
+    row.deleted_at = row.deleted_by = row.created_by = None
+    row.pending_status, row.pending_since = "", None
+
+
+TAKEN_OVER_FIELDS = (*MIRRORED_FIELDS, *PENDING_FIELDS, "deleted_at", "deleted_by", "created_by")
 
 
 @dataclass(frozen=True)
@@ -51,6 +96,7 @@ class _Plan:
     gone: list[int] = field(default_factory=list)
     newly_broken: list[Integration] = field(default_factory=list)
     changes: list[tuple[Integration, str]] = field(default_factory=list)  # (row, status before)
+    reused: list[tuple[Integration, dict[str, object]]] = field(default_factory=list)  # (row, audit detail)
     alerting: set[str] = field(default_factory=set)  # ids whose change is a transition to tell
 
 
@@ -102,6 +148,15 @@ def _settle_pending(row: Integration, remote: RemoteIntegration, now: datetime) 
     return {}
 
 
+def _plan_id_reuse(plan: _Plan, row: Integration, values: dict[str, object], *, alert: bool) -> None:
+    plan.reused.append((row, id_reuse_detail(row)))
+    take_over_row(row, values)
+    plan.changes.append((row, ""))
+    if alert:  # listed in Error at first sight, as for any new record
+        plan.alerting.add(row.qonversion_id)
+        plan.newly_broken.append(row)
+
+
 def _plan(
     project: Project,
     existing: dict[str, Integration],
@@ -116,9 +171,14 @@ def _plan(
     for remote in remote_items:
         values = mirror_values(remote, catalog, now)
         row = existing.pop(remote.id, None)
-        if row is not None and (row.synced_at > fetched_at or row.deleted_at is not None):
-            # Written by an action after our list was taken (newer than this list), or
-            # deleted: deletion in Qonversion is permanent, whatever a list still shows.
+        if row is not None and row.synced_at > fetched_at:
+            continue  # written by an action after our list was taken (newer than this list)
+        if row is not None and row.deleted_at is not None:
+            # Deletion in Qonversion is permanent, whatever a list still shows (Qonversion
+            # may list soft-deleted records): the row stays deleted, unless the id now
+            # names another record, which is new to us.
+            if not is_same_record(row, values):
+                _plan_id_reuse(plan, row, values, alert=remote.status == Status.ERROR and watched_before)
             continue
         broke = remote.status == Status.ERROR and (row.status != Status.ERROR if row else watched_before)
         recovered = row is not None and row.status == Status.ERROR and remote.status != Status.ERROR
@@ -158,6 +218,11 @@ def _apply(
         plan = _plan(project, existing, remote_items, catalog, fetched_at=fetched_at, now=now)
         Integration.objects.bulk_create(plan.to_create, batch_size=500)
         Integration.objects.bulk_update(plan.to_update, (*MIRRORED_FIELDS, *PENDING_FIELDS), batch_size=500)
+        for row, detail in plan.reused:  # rare: one save and one audit event each
+            row.save(update_fields=TAKEN_OVER_FIELDS)
+            record_for_integration(
+                row, action="integration.id_reused", actor=None, outcome=Outcome.SUCCESS, detail=detail
+            )
         recorded = IntegrationChange.objects.bulk_create(
             [change_of(row, before, now) for row, before in plan.changes], batch_size=500
         )
@@ -170,7 +235,7 @@ def _apply(
             transaction.on_commit(lambda: alerts.transitions_recorded(changes=transitions))
     project.synced_at, project.sync_attempted_at, project.sync_error = now, fetched_at, ""
     return SyncResult(
-        added=len(plan.to_create),
+        added=len(plan.to_create) + len(plan.reused),
         updated=len(plan.to_update),
         removed=len(plan.gone),
         total=len(remote_items),

@@ -139,6 +139,14 @@ class SandboxConfig:
             "§9 429 headers [unknown].",
         ),
     )
+    state_file: str | None = field(
+        default=None,
+        metadata=_doc(
+            "JSON file the sandbox keeps its records in across restarts (saved after every change, "
+            "loaded at start); unset = everything is lost when it stops.",
+            "§3.5 ids are never handed out again, also after a restart (sandbox-only).",
+        ),
+    )
     # Not a switch: injectable time source so tests never sleep.
     clock: Clock = field(default=system_clock, compare=False, repr=False)
 
@@ -186,10 +194,16 @@ def _parse_optional_int(text: str) -> int | None:
     return None if text.strip().lower() in ("", "none") else int(text)
 
 
+def _parse_optional_path(text: str) -> str | None:
+    return text.strip() or None
+
+
 def _parser_for(config_field: dataclasses.Field[Any]) -> Callable[[str], Any]:
     default = config_field.default
     if config_field.name == "seed":
         return _parse_optional_int
+    if config_field.name == "state_file":
+        return _parse_optional_path
     if isinstance(default, bool):
         return parse_bool
     if isinstance(default, int):

@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import logging
 import threading
+from collections.abc import Callable
 from dataclasses import dataclass
 
 from sandbox.store import Integration, SandboxStore
@@ -54,6 +55,7 @@ def record_success(store: SandboxStore, integration: Integration) -> None:
     with store.lock:
         integration.last_delivery_at = store.now()
         integration.delivery_error_count = 0
+        store.mark_changed()
 
 
 def record_failure(store: SandboxStore, integration: Integration, message: str) -> bool:
@@ -66,6 +68,7 @@ def record_failure(store: SandboxStore, integration: Integration, message: str) 
         integration.last_error_at = store.now()
         integration.last_error_message = message
         integration.delivery_error_count += 1
+        store.mark_changed()
         if integration.active == 1 and integration.delivery_error_count >= store.config.error_threshold:
             return store.set_active(integration, 2)
         return False
@@ -93,9 +96,10 @@ def run_round(store: SandboxStore) -> RoundResult:
 class DeliveryWorker:
     """Background thread running ``run_round`` every ``interval`` seconds."""
 
-    def __init__(self, store: SandboxStore, interval: float) -> None:
+    def __init__(self, store: SandboxStore, interval: float, *, after_round: Callable[[], None] | None = None) -> None:
         self._store = store
         self._interval = interval
+        self._after_round = after_round  # e.g. write the state file
         self._stop = threading.Event()
         self._thread = threading.Thread(target=self._loop, name="sandbox-delivery", daemon=True)
 
@@ -110,6 +114,8 @@ class DeliveryWorker:
     def _loop(self) -> None:
         while not self._stop.wait(self._interval):
             result = run_round(self._store)
+            if self._after_round is not None:
+                self._after_round()
             if result.failed or result.delivered:
                 logger.info(
                     "delivery round: %d delivered, %d failed, %d errored",

@@ -6,7 +6,9 @@ import logging
 import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
+from http import HTTPStatus
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from typing import Any
 from urllib.parse import urlsplit
 
 from sandbox.api import handle_v4
@@ -71,11 +73,33 @@ class SandboxRequestHandler(BaseHTTPRequestHandler):
                 body=body,
             )
             response = handle_request(self.server.sandbox, request)
+            # Before answering: a caller that got its answer finds it again after a
+            # restart, even a kill -9 right after.
+            self.server.sandbox.save_state()
         self._send(response)
         self._record(path, response, logged=generation == self.server.sandbox.generation)
 
     # Method names are dictated by BaseHTTPRequestHandler; every verb goes through routing.
     do_GET = do_POST = do_PUT = do_PATCH = do_DELETE = do_HEAD = do_OPTIONS = _dispatch  # noqa: N815
+
+    def __getattr__(self, name: str) -> Any:
+        # Any other verb (TRACE, CONNECT, PROPFIND, …) is routed too, so it gets the v4
+        # error envelope (405 with Allow on a known path) instead of the stdlib's HTML 501.
+        if name.startswith("do_"):
+            return self._dispatch
+        raise AttributeError(name)
+
+    def send_error(self, code: int, message: str | None = None, explain: str | None = None) -> None:
+        """What the stdlib answers by itself (malformed request line, headers too long, …):
+        the v4 error envelope too, never an HTML page."""
+        self.log_error("code %d, message %s", code, message)
+        self.close_connection = True
+        # A request line that could not be parsed leaves the stdlib's HTTP/0.9 default,
+        # which would suppress the status line and headers.
+        self.request_version = self.protocol_version
+        error_type, error_code = ("internal", "unknown_error") if code >= 500 else ("request", "invalid_request")
+        text = message or HTTPStatus(code).phrase
+        self._send(ApiError(code, error_code, text, error_type=error_type).to_response())
 
     def _read_body(self) -> bytes:
         if self.headers.get("Transfer-Encoding"):
@@ -165,7 +189,7 @@ class SandboxServer(ThreadingHTTPServer):
     def serve_forever(self, poll_interval: float = 0.5) -> None:
         interval = self.sandbox.config.delivery_interval
         if interval > 0 and self._worker is None:
-            self._worker = DeliveryWorker(self.sandbox.store, interval)
+            self._worker = DeliveryWorker(self.sandbox.store, interval, after_round=self.sandbox.save_state)
             self._worker.start()
         try:
             super().serve_forever(poll_interval)
@@ -179,6 +203,7 @@ class SandboxServer(ThreadingHTTPServer):
 
     def server_close(self) -> None:
         self._stop_worker()
+        self.sandbox.save_state()
         super().server_close()
 
 

@@ -4,6 +4,7 @@ State is partitioned by secret key: every distinct accepted key is its own
 project (§2).  Ids, however, are unique across the whole sandbox and never
 handed out twice (§3.5 [doc]: a deleted record keeps its id and the id is never
 reused) - ``minted_ids`` remembers every id ever issued until ``reset``.
+With a state file (sandbox/persistence.py) that memory outlives a restart too.
 
 Callers that need several steps to be atomic (idempotent create: check record,
 create, store record) hold ``store.lock`` around them; the lock is an RLock so
@@ -12,6 +13,7 @@ store methods can be called while holding it.
 
 from __future__ import annotations
 
+import dataclasses
 import random
 import string
 import threading
@@ -43,6 +45,11 @@ def _seeded_rng(stream: str, seed: int | None) -> random.Random:
     ``None`` seeds from the OS, i.e. different on every start/reset.
     """
     return random.Random(None if seed is None else f"{stream}:{seed}")  # noqa: S311
+
+
+def _rng_state(rng: random.Random) -> list[Any]:
+    version, internal, gauss_next = rng.getstate()
+    return [version, list(internal), gauss_next]
 
 
 @dataclass
@@ -126,6 +133,13 @@ class SandboxStore:
         self._state = _State()
         self.id_rng = _seeded_rng("ids", config.seed)
         self.delivery_rng = _seeded_rng("deliveries", config.seed)
+        # Bumped by every change worth keeping across a restart (records, ids,
+        # idempotency records, RNG draws); the state file is written when it moves.
+        self.revision = 0
+
+    def mark_changed(self) -> None:
+        with self.lock:
+            self.revision += 1
 
     # --- lifecycle ---------------------------------------------------------
 
@@ -142,6 +156,7 @@ class SandboxStore:
             # were minted and vice versa.
             self.id_rng = _seeded_rng("ids", self.config.seed)
             self.delivery_rng = _seeded_rng("deliveries", self.config.seed)
+            self.revision += 1
 
     def now(self) -> int:
         return int(self.config.clock())
@@ -178,6 +193,7 @@ class SandboxStore:
                 updated_at=now,
             )
             self._state.projects.setdefault(project_key, {})[integration.id] = integration
+            self.revision += 1
             return integration
 
     def integrations(self, project_key: str, *, include_deleted: bool) -> list[Integration]:
@@ -200,6 +216,7 @@ class SandboxStore:
                 return False
             integration.active = active
             integration.updated_at = self.now()
+            self.revision += 1
             return True
 
     def soft_delete(self, integration: Integration) -> None:
@@ -210,6 +227,7 @@ class SandboxStore:
             # is ever shown (deleted_in_list=true or delete_status=200).
             integration.active = 0
             integration.updated_at = self.now()
+            self.revision += 1
 
     def projects_in_order(self) -> list[tuple[str, list[Integration]]]:
         """Every project with all its records, in a stable order (for deliveries)."""
@@ -241,6 +259,7 @@ class SandboxStore:
                 response=response,
                 stored_at=self.config.clock(),
             )
+            self.revision += 1
 
     def _expired(self, record: IdempotencyRecord) -> bool:
         return self.config.clock() - record.stored_at >= self.config.idempotency_ttl
@@ -249,6 +268,49 @@ class SandboxStore:
         stale = [slot for slot, rec in self._state.idempotency.items() if self._expired(rec)]
         for slot in stale:
             del self._state.idempotency[slot]
+
+    # --- persistence (the format itself lives in sandbox/persistence.py) --------
+
+    def snapshot(self) -> dict[str, Any]:
+        """Everything a restart must keep, as plain JSON-able values."""
+        with self.lock:
+            return {
+                "projects": {
+                    key: [dataclasses.asdict(record) for record in records.values()]
+                    for key, records in sorted(self._state.projects.items())
+                },
+                "minted_ids": sorted(self._state.minted_ids),
+                "idempotency": [
+                    {
+                        "project_key": project_key,
+                        "idempotency_key": idempotency_key,
+                        "fingerprint": record.fingerprint,
+                        "stored_at": record.stored_at,
+                        "status": record.response.status,
+                        "headers": [list(header) for header in record.response.headers],
+                        "body": None if record.response.body is None else record.response.body.decode("latin-1"),
+                    }
+                    for (project_key, idempotency_key), record in self._state.idempotency.items()
+                ],
+                "rng": {"ids": _rng_state(self.id_rng), "deliveries": _rng_state(self.delivery_rng)},
+            }
+
+    def restore(
+        self,
+        *,
+        projects: dict[str, dict[str, Integration]],
+        minted_ids: set[str],
+        idempotency: dict[tuple[str, str], IdempotencyRecord],
+        id_rng: random.Random,
+        delivery_rng: random.Random,
+    ) -> None:
+        """Replace the records, ids, idempotency records and RNGs (the request log is kept)."""
+        with self.lock:
+            self._state.projects = projects
+            # Every record's id counts as minted, whatever the file says.
+            self._state.minted_ids = minted_ids | {i for records in projects.values() for i in records}
+            self._state.idempotency = idempotency
+            self.id_rng, self.delivery_rng = id_rng, delivery_rng
 
     # --- request log -------------------------------------------------------
 

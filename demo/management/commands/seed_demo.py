@@ -19,7 +19,7 @@ from django.core.management.base import BaseCommand, CommandError, CommandParser
 from django.db import transaction
 
 from integrations.errors import IntegrationError
-from integrations.models import Status
+from integrations.models import Integration, Status
 from integrations.selectors import live_integrations
 from integrations.services import integration_create, integration_set_status
 from integrations.sync import project_sync
@@ -89,8 +89,11 @@ def extra_project_key(number: int) -> str:
 
 
 def submission_key(project: Project, title: str) -> str:
-    # Stable per project and title: a re-run after a failure can never duplicate.
-    return str(uuid.uuid5(project.public_id, title))
+    # Stable per project and title: a re-run after a failure can never duplicate. Once an
+    # integration of that title was deleted here, the next run is a new submission (else
+    # Qonversion would replay the answer naming the deleted one, which is refused).
+    deleted = Integration.objects.filter(project=project, title=title, deleted_at__isnull=False).count()
+    return str(uuid.uuid5(project.public_id, title if not deleted else f"{title}#{deleted}"))
 
 
 class Command(BaseCommand):
