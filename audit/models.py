@@ -4,6 +4,8 @@ from typing import Any, ClassVar
 
 from django.conf import settings
 from django.db import models
+from django.db.models import F, Q
+from django.db.models.functions import Upper
 from django.utils import timezone
 
 
@@ -59,7 +61,29 @@ class AuditEvent(models.Model):
     class Meta:
         db_table = "integrations_auditevent"  # the table keeps the name it was created with
         ordering: ClassVar = ["-created_at", "-id"]
-        indexes: ClassVar = [models.Index(fields=["target_type", "target_id"], name="audit_by_target")]
+        # The log reads a team's events newest first, whole or filtered by one column
+        # (audit/selectors.py): each index starts with the team, then the filtered column,
+        # then time, so a page is one ordered range scan at any size. Personal events (no
+        # team) are read per member and action from a partial index.
+        indexes: ClassVar = [
+            models.Index(fields=["target_type", "target_id"], name="audit_by_target"),
+            models.Index(F("team"), F("created_at").desc(), F("id").desc(), name="audit_team_time"),
+            models.Index(F("team"), "action", F("created_at").desc(), F("id").desc(), name="audit_team_action_time"),
+            models.Index(
+                F("team"), Upper("actor_username"), F("created_at").desc(), F("id").desc(), name="audit_team_actor_time"
+            ),
+            models.Index(
+                F("team"), "project_name", F("created_at").desc(), F("id").desc(), name="audit_team_project_time"
+            ),
+            models.Index(
+                F("actor"),
+                "action",
+                F("created_at").desc(),
+                F("id").desc(),
+                name="audit_personal_time",
+                condition=Q(team__isnull=True),
+            ),
+        ]
 
     def __str__(self) -> str:
         return f"{self.created_at:%Y-%m-%d %H:%M} {self.actor_username} {self.action} {self.outcome}"

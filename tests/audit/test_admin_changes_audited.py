@@ -89,7 +89,7 @@ def test_a_superusers_admin_changes_stay_out_of_their_teams_log(root: User, team
     client.post(reverse("admin:auth_user_delete", args=[bob.pk]), {"post": "yes"})
     assert len(admin_events()) == 1
     html = client.get(reverse("team_audit", kwargs={"team_slug": team.slug})).content.decode()
-    assert "admin.delete" not in html and "0 events" in html
+    assert "admin.delete" not in html and "No events match" in html
 
 
 def test_the_admin_change_page_still_refuses_qonadmin_models(root: User, team: Team):

@@ -41,6 +41,11 @@ def history(project: Project, owner, outsider, other_team: Team):
     audit.record(action="auth.sign_in", actor=owner, outcome=Outcome.SUCCESS)  # no team: shown by actor
 
 
+def shown(html: str) -> int:
+    """How many events the page lists."""
+    return html.count('<tr class="audit-event">')
+
+
 def audit_url(team: Team, query: str = "") -> str:
     return reverse("team_audit", kwargs={"team_slug": team.slug}) + query
 
@@ -50,7 +55,7 @@ def test_it_lists_the_teams_events_and_its_members_sign_ins(team: Team, owner_cl
     html = owner_client.get(audit_url(team)).content.decode()
     assert "integration.create" in html and "integration.activate" in html and "auth.sign_in" in html
     assert "olga" not in html  # another team's event
-    assert "5 events" in html
+    assert shown(html) == 5
 
 
 @pytest.mark.django_db
@@ -66,7 +71,7 @@ def test_it_lists_the_teams_events_and_its_members_sign_ins(team: Team, owner_cl
 )
 def test_it_filters(team: Team, owner_client: Client, history, query: str, expected: int):
     html = owner_client.get(audit_url(team, query)).content.decode()
-    assert f"{expected} event" in html
+    assert shown(html) == expected
 
 
 @pytest.mark.django_db
