@@ -57,6 +57,8 @@ bench: $(STAMP)
 	$(PY) -m bench
 	$(PY) -m bench.load_under_faults
 	$(PY) -m bench.sync_round
+	$(PY) -m bench.page_size
+	$(PY) -m bench.audit_size
 
 clean:
 	rm -rf $(VENV) $(LOCAL) staticfiles .pytest_cache .mypy_cache .ruff_cache

@@ -1,4 +1,5 @@
-"""The project page's filters: status, platform, provider and a title search, all in the URL."""
+"""The project page's filters: status, platform, provider and a title search, and the page
+of the list being shown, all in the URL."""
 
 from dataclasses import dataclass, fields, replace
 from urllib.parse import urlencode
@@ -15,6 +16,8 @@ STATUS_CHOICES = {
     "deleted": None,
 }
 SEARCH_MAX_LENGTH = 100
+PAGE_SIZE = 100  # rows of the project page's list
+_PAGE_MAX_DIGITS = 6
 
 
 @dataclass(frozen=True)
@@ -23,17 +26,22 @@ class IntegrationFilters:
     platform: str = ""
     provider: str = ""  # display name, as Qonversion lists it
     q: str = ""
+    page: int = 1  # 1-based; a page past the last one shows the last (fragments.py)
 
     @classmethod
     def from_query(cls, query: QueryDict) -> "IntegrationFilters":
         """Unknown or malformed values fall back to "no filter" rather than an error page."""
         status = query.get("status", "all")
         platform = query.get("platform", "")
+        page = query.get("page", "")
+        # isascii: "²".isdigit() is true; garbage, zero or a huge number mean page 1 / "too far".
+        number = int(page) if page.isascii() and page.isdigit() and len(page) <= _PAGE_MAX_DIGITS else 1
         return cls(
             status=status if status in STATUS_CHOICES else "all",
             platform=platform if platform in Platform.values else "",
             provider=query.get("provider", "").strip()[:100],
             q=query.get("q", "").strip()[:SEARCH_MAX_LENGTH],
+            page=max(1, number),
         )
 
     @property
@@ -42,11 +50,17 @@ class IntegrationFilters:
 
     @property
     def is_default(self) -> bool:
-        return self == IntegrationFilters()
+        """No filter chosen (whatever the page)."""
+        return replace(self, page=1) == IntegrationFilters()
 
-    def querystring(self, **changes: str) -> str:
+    @property
+    def first_page(self) -> "IntegrationFilters":
+        """The same filters on page 1: what "every matching integration" means."""
+        return replace(self, page=1)
+
+    def querystring(self, **changes: str | int) -> str:
         """This filter set (with `changes`) as a query string, defaults left out."""
-        chosen = replace(self, **changes)
+        chosen = replace(self, **changes)  # type: ignore[arg-type]
         default = IntegrationFilters()
         pairs = [(f.name, getattr(chosen, f.name)) for f in fields(chosen)]
         return urlencode([(name, value) for name, value in pairs if value != getattr(default, name)])

@@ -5,14 +5,14 @@ templates/integrations/project/, and each has one context builder here, so a vie
 that renders a fragment builds only that fragment's context.
 """
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import timedelta
 
 from django.conf import settings
 from django.urls import reverse
 from django.utils import timezone
 
-from integrations.filters import IntegrationFilters
+from integrations.filters import PAGE_SIZE, IntegrationFilters
 from integrations.history import row_health
 from integrations.models import Integration, Platform
 from integrations.selectors import filtered_integrations, provider_names, status_counts
@@ -50,29 +50,73 @@ def project_url(project: Project, filters: IntegrationFilters) -> str:
     return reverse("project_detail", kwargs={"project_id": project.pk}) + (f"?{query}" if query else "")
 
 
+@dataclass(frozen=True)
+class Pager:
+    """Where the shown rows sit among every matching one: page `number` of `pages`."""
+
+    number: int
+    pages: int
+    matching: int  # rows under the current filters, every page
+    first: int  # 1-based position of the first shown row (0: none)
+    last: int
+    previous_query: str  # the list's query string for the previous / next page ("" if none)
+    next_query: str
+
+    @property
+    def paginated(self) -> bool:
+        return self.pages > 1
+
+
+def pager_for(filters: IntegrationFilters, matching: int) -> tuple[IntegrationFilters, Pager]:
+    """The filters on a page that exists (past the last: the last), and its pager."""
+    pages = max(1, -(-matching // PAGE_SIZE))
+    number = min(filters.page, pages)
+    if number != filters.page:
+        filters = replace(filters, page=number)
+    first = (number - 1) * PAGE_SIZE + 1 if matching else 0
+    return filters, Pager(
+        number=number,
+        pages=pages,
+        matching=matching,
+        first=first,
+        last=min(number * PAGE_SIZE, matching),
+        previous_query=filters.querystring(page=number - 1) if number > 1 else "",
+        next_query=filters.querystring(page=number + 1) if number < pages else "",
+    )
+
+
+def _chips(counts: dict[str, int], filters: IntegrationFilters) -> list[Chip]:
+    return [Chip(value, label, counts[value], filters.status == value) for value, label in CHIP_LABELS.items()]
+
+
 def chips_context(project: Project, filters: IntegrationFilters) -> dict[str, object]:
     counts = status_counts(project, filters)
-    chips = [Chip(value, label, counts[value], filters.status == value) for value, label in CHIP_LABELS.items()]
-    return {"chips": chips, "filters": filters, "project": project}
+    return {"chips": _chips(counts, filters), "filters": filters, "project": project}
 
 
 def list_context(
     project: Project, access: TeamAccess, filters: IntegrationFilters, **extra: object
 ) -> dict[str, object]:
-    """The list and its chips (the refresh and filter targets), with each row's health
-    (in Error since, errors over 24 h) for all rows at once."""
-    query = filters.querystring()
-    shown = filtered_integrations(project, filters)
-    integrations = list(shown)
+    """One page of the list and the chips (the refresh and filter targets), with each
+    row's health (in Error since, errors over 24 h) for all its rows at once.
+
+    The chips' counts (one aggregate query) also give the number of matching rows, so
+    paging costs no COUNT of its own."""
+    counts = status_counts(project, filters)
+    filters, pager = pager_for(filters, counts[filters.status])
+    offset = (pager.number - 1) * PAGE_SIZE
+    integrations = list(filtered_integrations(project, filters)[offset : offset + PAGE_SIZE])
     return {
         "project": project,
         "team": project.team,
         "access": access,
         "filters": filters,
-        "filter_query": query,
+        "filter_query": filters.querystring(),
+        "matching_query": filters.first_page.querystring(),
         "integrations": integrations,
-        "row_health": row_health(integrations, shown=shown),
-        **chips_context(project, filters),
+        "pager": pager,
+        "row_health": row_health(integrations),
+        "chips": _chips(counts, filters),
         **extra,
     }
 

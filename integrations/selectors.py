@@ -19,6 +19,11 @@ BROKEN_RANK = Case(
 BROKEN_FIRST = (BROKEN_RANK.asc(), "-delivery_error_count", "title", "pk")
 
 
+# The team page lists at most this many of the integrations in Error now; the others are
+# counted ("and N more") from the projects' counts, without a query of their own.
+IN_ERROR_SHOWN = 50
+
+
 def projects_with_health(team: Team) -> QuerySet[Project]:
     """The team's projects with per-status counts, in one query whatever their number."""
     live = Q(integrations__deleted_at__isnull=True)
@@ -59,7 +64,7 @@ def filtered_integrations(project: Project, filters: IntegrationFilters) -> Quer
     return queryset.order_by(*BROKEN_FIRST)
 
 
-def integrations_in_error(team: Team, *, limit: int = 100) -> QuerySet[Integration]:
+def integrations_in_error(team: Team, *, limit: int = IN_ERROR_SHOWN) -> QuerySet[Integration]:
     """The team's integrations in Error now, most recently broken first, each with
     `error_since` and its project, in one query."""
     return (

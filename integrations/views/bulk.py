@@ -1,9 +1,14 @@
-"""Bulk pause, activate or delete: preview what will change, then apply row by row."""
+"""Bulk pause, activate or delete: preview what will change, then apply row by row.
+
+What a bulk action applies to: the ticked rows (`ids`, of the page shown), or with
+`scope=matching` every integration of the project under the list's filters (`match`),
+resolved here, at most MAX_BULK at once. The preview's confirm form then sends the
+resolved ids, so what is applied is what was previewed."""
 
 from dataclasses import dataclass
 
 from django.contrib.auth.decorators import login_required
-from django.http import HttpResponse
+from django.http import HttpResponse, QueryDict
 from django.shortcuts import get_object_or_404, redirect, render
 from django.views.decorators.http import require_GET, require_POST
 
@@ -16,7 +21,7 @@ from integrations.fragments import (
     page_context,
 )
 from integrations.models import BulkJob, Integration
-from integrations.selectors import integrations_by_ids
+from integrations.selectors import filtered_integrations, integrations_by_ids, status_counts
 from integrations.services import BULK_PAST_TENSE, BULK_UNCHANGED, BulkAction, bulk_job_start, bulk_would_change
 from integrations.views.helpers import current_filters
 from qonadmin.http import HtmxHttpRequest, client_ip, signed_in_user
@@ -39,6 +44,18 @@ def _selected_ids(values: list[str]) -> list[int]:
     return [int(value) for value in values if value.isascii() and value.isdigit() and len(value) <= 18][:MAX_BULK]
 
 
+def _matching_ids(project: Project, match: str) -> tuple[list[int], int]:
+    """For "Select all N matching": the ids of this project's live integrations under the
+    filters the list was shown with (`match`, its query string), in list order, at most
+    MAX_BULK of them, and how many match in all."""
+    filters = IntegrationFilters.from_query(QueryDict(match)).first_page
+    if filters.showing_deleted:
+        return [], 0
+    matching = status_counts(project, filters)[filters.status]
+    ids = list(filtered_integrations(project, filters).values_list("pk", flat=True)[:MAX_BULK])
+    return ids, matching
+
+
 @login_required
 @require_POST
 def integration_bulk_view(request: HtmxHttpRequest, project_id: int) -> HttpResponse:
@@ -49,9 +66,16 @@ def integration_bulk_view(request: HtmxHttpRequest, project_id: int) -> HttpResp
         action = BulkAction(request.POST.get("action", ""))
     except ValueError:
         return HttpResponse("Choose pause, activate or delete.", status=400)
-    integrations = list(integrations_by_ids(project, _selected_ids(request.POST.getlist("ids"))))
+    matching = 0
+    if request.POST.get("scope") == "matching":
+        ids, matching = _matching_ids(project, request.POST.get("match", ""))
+    else:
+        ids = _selected_ids(request.POST.getlist("ids"))
+    integrations = list(integrations_by_ids(project, ids))
     # With HTMX the preview is the panel alone; without it, the whole page.
     context = (bulk_panel_context if request.htmx else page_context)(project, access, filters, bulk_action=action)
+    if matching > len(ids):
+        context.update(bulk_capped=matching, bulk_max=MAX_BULK)
     if not integrations:
         return render(request, template, {**context, "bulk_error": "Select at least one integration first."})
 

@@ -8,7 +8,7 @@ function listIsBusy() {
   if (!list) return true;
   const focused = document.activeElement;
   return Boolean(
-    list.querySelector("input[name=ids]:checked, tr.details-row, .htmx-request") ||
+    list.querySelector("input[name=ids]:checked, [data-select-matching]:checked, tr.details-row, .htmx-request") ||
     (focused && list.contains(focused) && focused.matches("input, select, textarea"))
   );
 }
@@ -73,7 +73,9 @@ document.addEventListener("change", function (event) {
   if (event.target.matches("form.create-form select[name=provider]")) narrowPlatforms(event.target.form);
 });
 
-// Bulk selection: select-all over the shown (filtered) rows, and a live count.
+// Bulk selection: "select all" ticks the rows of this page; when the list has more pages,
+// "Select all N matching" makes the action cover every matching integration (the server
+// resolves them from the filters), and unticking any row goes back to the ticked ones.
 function updateSelection() {
   const boxes = Array.from(document.querySelectorAll("#integration-rows input[name=ids]"));
   const checked = boxes.filter(function (box) { return box.checked; }).length;
@@ -82,16 +84,22 @@ function updateSelection() {
     all.checked = boxes.length > 0 && checked === boxes.length;
     all.indeterminate = checked > 0 && checked < boxes.length;
   }
+  const matching = document.querySelector("[data-select-matching]");
   const label = document.querySelector("[data-selected-count]");
-  if (label) label.textContent = checked ? "With " + checked + " selected:" : "With selected:";
+  if (!label) return;
+  if (matching && matching.checked) label.textContent = "With every matching integration:";
+  else label.textContent = checked ? "With " + checked + " selected:" : "With selected:";
 }
 document.addEventListener("change", function (event) {
-  if (event.target.matches("[data-select-all]")) {
-    document.querySelectorAll("#integration-rows input[name=ids]").forEach(function (box) {
-      box.checked = event.target.checked;
-    });
+  const matching = document.querySelector("[data-select-matching]");
+  if (event.target.matches("[data-select-all], [data-select-matching]")) {
+    const on = event.target.checked;
+    document.querySelectorAll("#integration-rows input[name=ids]").forEach(function (box) { box.checked = on; });
+    if (matching && event.target.matches("[data-select-all]") && !on) matching.checked = false;
+  } else if (matching && event.target.matches("input[name=ids]") && !event.target.checked) {
+    matching.checked = false;
   }
-  if (event.target.matches("[data-select-all], input[name=ids]")) updateSelection();
+  if (event.target.matches("[data-select-all], [data-select-matching], input[name=ids]")) updateSelection();
 });
 
 function enhance(root) {

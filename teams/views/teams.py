@@ -25,8 +25,16 @@ def team_detail_view(request: HttpRequest, team_slug: str) -> HttpResponse:
     access = get_team_for_user(request.user, team_slug)
     projects = list(projects_with_health(access.team))
     in_error = list(integrations_in_error(access.team))
+    # Every integration in Error is counted in its project's row: no COUNT of its own.
+    in_error_total = sum(project.error_count for project in projects)  # type: ignore[attr-defined]
     return render(
         request,
         "teams/team.html",
-        {"access": access, "team": access.team, "projects": projects, "in_error": in_error},
+        {
+            "access": access,
+            "team": access.team,
+            "projects": projects,
+            "in_error": in_error,
+            "in_error_more": max(0, in_error_total - len(in_error)),
+        },
     )

@@ -90,3 +90,59 @@ def test_the_top_bar_hides_a_two_factor_teams_errors_from_an_unverified_session(
     assert "1 in error" in client.get(reverse("home")).content.decode()
     Team.objects.filter(pk=project.team_id).update(require_two_factor=True)
     assert "in error" not in client.get(reverse("home")).content.decode()
+
+
+def _seed_team(team: Team, projects: int, each: int) -> None:
+    from django.utils import timezone
+
+    from integrations.models import Integration, Status
+
+    made = []
+    for k in range(projects):
+        project = Project(team=team, name=f"Project {k:03d}")
+        project.set_secret_key(f"test_sk_team_scale_{k}")
+        made.append(project)
+    for project in made:
+        project.save()
+    now = timezone.now()
+    Integration.objects.bulk_create(
+        Integration(
+            project=project,
+            qonversion_id=f"{project.pk}-{n}",
+            title=f"{project.name} integration {n}",
+            provider_name="Slack",
+            platform="iOS",
+            status=list(Status)[n % 3],
+            delivery_error_count=n % 5,
+            last_error_message="boom" if list(Status)[n % 3] == Status.ERROR else "",
+            upstream_created_at=now,
+            upstream_updated_at=now,
+        )
+        for project in made
+        for n in range(each)
+    )
+
+
+@pytest.mark.django_db
+def test_the_team_page_runs_as_many_queries_for_200_projects_as_for_2(owner, team: Team, owner_client: Client):
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    from integrations.models import Integration, Status
+
+    url = reverse("team_detail", kwargs={"team_slug": team.slug})
+    counts = {}
+    for projects in (2, 200):
+        Project.objects.filter(team=team).delete()
+        _seed_team(team, projects, 25)
+        with CaptureQueriesContext(connection) as queries:
+            html = owner_client.get(url).content.decode()
+        counts[projects] = len(queries)
+    assert counts[2] == counts[200], counts
+    assert Integration.objects.count() == 5000
+    # Every project has its row; the "In error now" list is bounded, the rest counted.
+    assert html.count('data-col="active"') == 200
+    in_error = Integration.objects.filter(status=Status.ERROR).count()
+    assert html.count("<li>") >= 50
+    assert len(re.findall(r'class="error-list">(.*?)</ul>', html, re.S)[0].split("<li>")) - 1 == 50
+    assert f"and {in_error - 50} more in error" in html
