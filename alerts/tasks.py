@@ -20,13 +20,11 @@ from alerts.models import AlertDelivery, AlertEvent, ChannelKind, DeliveryStatus
 from alerts.selectors import email_recipients
 from alerts.transports import DeliveryFailed
 from qonadmin.redaction import redact
+from qonadmin.retries import MAX_ATTEMPTS, RETRY_DELAYS, enqueue_later
 from teams.crypto import DecryptionError
 
 logger = logging.getLogger(__name__)
 
-# The wait before each retry: after the 1st failed try, the 2nd, … Then it gives up.
-RETRY_DELAYS = (timedelta(minutes=1), timedelta(minutes=5), timedelta(minutes=30), timedelta(minutes=120))
-MAX_ATTEMPTS = len(RETRY_DELAYS) + 1
 # Longer than any one try can take (timeouts included): a claim older than this is
 # from a worker that died mid-try, and the delivery may be taken over.
 CLAIM_SECONDS = 120
@@ -110,11 +108,9 @@ def _failed(delivery: AlertDelivery, why: str) -> str:
 
 
 def _retry_at(delivery_id: int, when: datetime) -> None:
-    if not deliver_alert.get_backend().supports_defer:
-        # Only a backend for tests runs tasks at once; the row still shows its next try.
-        logger.warning("alert delivery %s: the task backend cannot schedule the retry", delivery_id)
-        return
     try:
-        deliver_alert.using(run_after=when).enqueue(delivery_id)
+        if not enqueue_later(deliver_alert, when, delivery_id):
+            # Only a backend for tests runs tasks at once; the row still shows its next try.
+            logger.warning("alert delivery %s: the task backend cannot schedule the retry", delivery_id)
     except Exception:
         logger.exception("could not queue the retry of alert delivery %s", delivery_id)

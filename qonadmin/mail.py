@@ -10,7 +10,6 @@ with an error in the log.
 import json
 import logging
 from collections.abc import Sequence
-from datetime import timedelta
 
 from django.conf import settings
 from django.core.mail import send_mail
@@ -18,13 +17,12 @@ from django.tasks import task
 from django.utils import timezone
 from django.views.decorators.debug import sensitive_variables
 
+from qonadmin.retries import MAX_ATTEMPTS, RETRY_DELAYS, enqueue_later
 from teams import crypto
 
 logger = logging.getLogger(__name__)
 
 ASSOCIATED_DATA = "qonadmin:email"
-MAX_ATTEMPTS = 5
-BACKOFF = (timedelta(minutes=1), timedelta(minutes=5), timedelta(minutes=30), timedelta(hours=2))
 
 
 @sensitive_variables("body")
@@ -40,12 +38,10 @@ def send_sealed_email(sealed: str, attempt: int = 1) -> str:
     try:
         send_mail(message["subject"], message["body"], settings.DEFAULT_FROM_EMAIL, message["to"])
     except OSError as error:  # smtplib's errors and connection failures
-        backend = send_sealed_email.get_backend()
-        if attempt >= MAX_ATTEMPTS or not backend.supports_defer:
+        wait = RETRY_DELAYS[attempt - 1] if attempt < MAX_ATTEMPTS else None
+        if wait is None or not enqueue_later(send_sealed_email, timezone.now() + wait, sealed, attempt + 1):
             logger.error("email %r could not be sent, giving up: %s", message["subject"], error)
             raise
-        wait = BACKOFF[min(attempt, len(BACKOFF)) - 1]
         logger.warning("email %r could not be sent (%s); trying again in %s", message["subject"], error, wait)
-        send_sealed_email.using(run_after=timezone.now() + wait).enqueue(sealed, attempt + 1)
         return f"attempt {attempt} failed, retrying"
     return "sent"
