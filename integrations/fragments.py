@@ -39,7 +39,9 @@ class Chip:
 CHIP_LABELS = {"all": "All", "error": "Error", "active": "Active", "paused": "Paused", "deleted": "Deleted"}
 
 
-def sync_is_stale(project: Project) -> bool:
+def needs_refresh_on_load(project: Project) -> bool:
+    """Whether the page asks for a refresh as it loads (older than QONADMIN_SYNC_MAX_AGE_SECONDS);
+    not the same as stale (integrations/history.py: not refreshed for several intervals)."""
     if project.synced_at is None:
         return True
     return timezone.now() - project.synced_at > timedelta(seconds=settings.QONADMIN_SYNC_MAX_AGE_SECONDS)

@@ -26,6 +26,7 @@ from django.db.models import Q
 from django.utils import timezone
 
 from alerts import services as alerts
+from integrations import breaker
 from integrations.errors import IntegrationError
 from integrations.models import SyncSchedule
 from integrations.sync import SyncResult, project_sync
@@ -103,8 +104,8 @@ def _after_failure(project: Project, error: IntegrationError, now: datetime) -> 
         return now + min(interval() * 2 ** min(refusals - 1, 12), MAX_KEY_BACKOFF), refusals
     if error.retry_after is not None:
         return now + max(interval(), timedelta(seconds=error.retry_after)), project.key_refusals
-    paused_until = Project.objects.filter(pk=project.pk).values_list("upstream_paused_until", flat=True).first()
-    if paused_until is not None and paused_until > now:
+    paused_until = breaker.paused_until(project, now=now)
+    if paused_until is not None:
         return paused_until, project.key_refusals
     return now + interval(), project.key_refusals
 

@@ -9,7 +9,7 @@ from django.views.decorators.http import require_GET, require_POST
 from integrations import breaker
 from integrations.errors import IntegrationError
 from integrations.filters import IntegrationFilters
-from integrations.fragments import LIST_RESPONSE, PAGE, list_context, page_context, project_url, sync_is_stale
+from integrations.fragments import LIST_RESPONSE, PAGE, list_context, needs_refresh_on_load, page_context, project_url
 from integrations.sync import project_sync
 from qonadmin.http import HtmxHttpRequest
 from teams.access import Action, get_project_for_user
@@ -26,7 +26,7 @@ def project_detail_view(request: HtmxHttpRequest, project_id: int) -> HttpRespon
     # The page never waits on Qonversion: it shows the mirror (or "Loading…" before the
     # first refresh) at once and, when stale, asks for a refresh as soon as it loads
     # (hx-trigger="load"), in a request of its own that is bounded like every call.
-    return render(request, PAGE, page_context(project, access, filters, refresh_on_load=sync_is_stale(project)))
+    return render(request, PAGE, page_context(project, access, filters, refresh_on_load=needs_refresh_on_load(project)))
 
 
 @login_required
