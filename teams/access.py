@@ -9,7 +9,7 @@ from enum import StrEnum
 
 from django.contrib.auth.models import AbstractBaseUser, AnonymousUser
 from django.core.exceptions import PermissionDenied
-from django.db.models import QuerySet
+from django.db.models import OuterRef, QuerySet, Subquery
 from django.http import Http404
 
 from teams.models import Membership, Project, Role, Team
@@ -129,9 +129,17 @@ def get_team_for_user(user: User, slug: str, action: Action = Action.VIEW) -> Te
 
 
 def get_project_for_user(user: User, project_id: int, action: Action = Action.VIEW) -> tuple[Project, TeamAccess]:
-    project = Project.objects.select_related("team").filter(pk=project_id).first()
-    if project is None:
+    """The project, its team and the user's role there, in one query (every project page
+    and action starts here); the same answers as `_membership`: 404 for an unknown project
+    or an outsider, the two-factor step, then 403 for a role that may not."""
+    if not user.is_authenticated:
         raise Http404
-    membership = _membership(user, project.team_id)
+    role = Membership.objects.filter(user_id=user.pk, team_id=OuterRef("team_id")).values("role")[:1]
+    project = Project.objects.select_related("team").annotate(member_role=Subquery(role)).filter(pk=project_id).first()
+    if project is None or project.member_role is None:
+        raise Http404
+    if project.team.require_two_factor and not session_is_verified(user):
+        raise TwoFactorRequired(project.team)
+    membership = Membership(team=project.team, role=project.member_role)
     _check(membership, action)
     return project, TeamAccess(team=project.team, role=membership.role)
