@@ -67,11 +67,12 @@ def project(team, name, count):
     # Some history: every fifth integration broke 5 h ago and failed more since.
     IntegrationChange.objects.bulk_create(
         IntegrationChange(
-            integration=i, at=now - timedelta(hours=h), status=s, previous_status=b, delivery_error_count=e
+            integration=i, at=now - timedelta(hours=h), status=s, previous_status=b, delivery_error_count=e,
+            errors_added=a,
         )
         for i in Integration.objects.filter(project=p)[::5]
-        for h, b, s, e in (
-            (30, "", Status.ACTIVE, 0), (5, Status.ACTIVE, Status.ERROR, 4), (1, Status.ERROR, Status.ERROR, 9)
+        for h, b, s, e, a in (
+            (30, "", Status.ACTIVE, 0, 0), (5, Status.ACTIVE, Status.ERROR, 4, 4), (1, Status.ERROR, Status.ERROR, 9, 5)
         )
     )
     Project.objects.filter(pk=p.pk).update(synced_at=now + timedelta(days=1))  # fresh for the whole run

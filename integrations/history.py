@@ -158,28 +158,16 @@ class ErrorSeries:
 
 
 def bucket_errors(points: Iterable[tuple[datetime, int]], window: Window, *, now: datetime) -> ErrorSeries:
-    """Delivery errors per bucket from one integration's history, `points` being its
-    (at, delivery_error_count) rows in time order, including the last one before the
-    window if there is one.
-
-    delivery_error_count is a running count of failures since the last successful
-    delivery. The errors of a bucket are the increases of that count recorded in it:
-    a count that went up by n adds n; a count lower than the one before was reset by a
-    success and restarted, so all of it is new (5 → 2 adds 2, 5 → 0 adds 0). An
-    increase belongs to the bucket of the change that recorded it. The first count we
-    know of (nothing before it in the kept history) only sets where counting starts:
-    those failures happened at an unknown time. What is shown is therefore at least
-    what happened, exactly when every sync sees every reset."""
+    """Delivery errors per bucket from one integration's changes inside the window,
+    `points` being their (at, errors_added): an increase belongs to the bucket of the
+    change that recorded it (how a change's errors are counted: mirror.errors_added).
+    What is shown is therefore at least what happened, exactly when every sync sees
+    every reset."""
     start = now - window.span
     counts = [0] * window.buckets
-    previous: int | None = None
-    for at, count in points:
-        if previous is not None and at >= start:
-            added = count - previous if count >= previous else count
-            if added:
-                index = min(int((at - start) / window.bucket), window.buckets - 1)
-                counts[index] += added
-        previous = count
+    for at, added in points:
+        if added and at >= start:
+            counts[min(int((at - start) / window.bucket), window.buckets - 1)] += added
     return ErrorSeries(window, tuple(counts))
 
 
@@ -195,8 +183,8 @@ def error_series_for(
     now: datetime | None = None,
 ) -> dict[int, tuple[ErrorSeries, ...]]:
     """For each integration, its series over each of `windows` (in that order), in one
-    query whatever their number: the changes inside the longest window, plus each
-    integration's last change before it (where counting starts).
+    query whatever their number: the changes inside the longest window, each with the
+    errors it added (so nothing before the window is read).
 
     `integrations` are ids, or a queryset (the list's own: a long list is not sent back
     to the database as thousands of ids). Every id given is in the result; from a
@@ -214,20 +202,16 @@ def error_series_for(
             return {}
         points = {pk: [] for pk in chosen}
     start = now - max(window.span for window in windows)
-    last_before = (
-        IntegrationChange.objects.filter(integration=OuterRef("pk"), at__lt=start)
-        .order_by("-at", "-pk")
-        .values("pk")[:1]
+    rows = IntegrationChange.objects.filter(integration__in=chosen, at__gte=start, errors_added__gt=0).values_list(
+        "integration_id", "at", "errors_added"
     )
-    starting_points = Integration.objects.filter(pk__in=chosen).annotate(last=Subquery(last_before)).values("last")
-    rows = (
-        IntegrationChange.objects.filter(Q(integration_id__in=chosen, at__gte=start) | Q(pk__in=starting_points))
-        .order_by("integration_id", "at", "pk")
-        .values_list("integration_id", "at", "delivery_error_count")
-    )
-    for integration_id, at, count in rows:
-        points.setdefault(integration_id, []).append((at, count))
-    return {pk: tuple(bucket_errors(history, window, now=now) for window in windows) for pk, history in points.items()}
+    for integration_id, at, added in rows:
+        points.setdefault(integration_id, []).append((at, added))
+    quiet = no_errors(windows)  # most rows: one shared value
+    return {
+        pk: tuple(bucket_errors(history, window, now=now) for window in windows) if history else quiet
+        for pk, history in points.items()
+    }
 
 
 # ---- what the project page and the details row show -------------------------------------

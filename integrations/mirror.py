@@ -56,14 +56,27 @@ def health_changed(row: Integration, values: Mapping[str, object]) -> bool:
     return any(getattr(row, name) != values[name] for name in HEALTH_FIELDS)
 
 
-def change_of(row: Integration, before: str, now: datetime) -> IntegrationChange:
-    """The history row for `row`'s new state (its status before: `before`, "" if new)."""
+def errors_added(previous: int | None, count: int) -> int:
+    """How many delivery errors a change of the running count from `previous` to `count`
+    records. delivery_error_count counts failures since the last successful delivery: a
+    count that went up by n adds n; a lower count was reset by a success and restarted,
+    so all of it is new (5 → 2 adds 2, 5 → 0 adds 0). The first count seen (`previous`
+    None) adds nothing: those failures happened at a time nobody knows."""
+    if previous is None:
+        return 0
+    return count - previous if count >= previous else count
+
+
+def change_of(row: Integration, before: str, now: datetime, *, previous_count: int | None = None) -> IntegrationChange:
+    """The history row for `row`'s new state: its status before `before` ("" if new) and
+    its delivery error count before `previous_count` (None if new)."""
     return IntegrationChange(
         integration=row,
         at=now,
         status=row.status,
         previous_status=before,
         delivery_error_count=row.delivery_error_count,
+        errors_added=errors_added(previous_count, row.delivery_error_count),
         last_error_message=row.last_error_message,
         last_error_at=row.last_error_at,
     )

@@ -56,12 +56,31 @@ class Integration(models.Model):
     # (integrations/sync.py).
     pending_status = models.CharField(max_length=10, choices=Status.choices, blank=True, default="")
     pending_since = models.DateTimeField(null=True, blank=True)
+    # Where the status puts a row in the list: Error first, then Active, then Paused. Kept
+    # by the database, so the list's order (selectors.BROKEN_FIRST) is an index walk that
+    # stops after one page, not a sort of the whole project.
+    broken_rank = models.GeneratedField(
+        expression=models.Case(
+            models.When(status=Status.ERROR, then=models.Value(0)),
+            models.When(status=Status.ACTIVE, then=models.Value(1)),
+            default=models.Value(2),
+        ),
+        output_field=models.PositiveSmallIntegerField(),
+        db_persist=True,
+    )
 
     class Meta:
         constraints: ClassVar = [
             models.UniqueConstraint(fields=["project", "qonversion_id"], name="one_mirror_row_per_upstream_id")
         ]
-        indexes: ClassVar = [models.Index(fields=["project", "deleted_at", "status"], name="integration_listing")]
+        indexes: ClassVar = [
+            models.Index(fields=["project", "deleted_at", "status"], name="integration_listing"),
+            # The list's order (selectors.BROKEN_FIRST) within a project's live rows.
+            models.Index(
+                fields=["project", "deleted_at", "broken_rank", "-delivery_error_count", "title", "id"],
+                name="integration_broken_first",
+            ),
+        ]
 
     def __str__(self) -> str:
         return f"{self.title} ({self.qonversion_id})"
@@ -81,6 +100,9 @@ class IntegrationChange(models.Model):
     status = models.CharField(max_length=10, choices=Status.choices)
     previous_status = models.CharField(max_length=10, choices=Status.choices, blank=True)
     delivery_error_count = models.PositiveIntegerField(default=0)
+    # The delivery errors this change added (integrations/mirror.py `errors_added`), so a
+    # sparkline reads only the changes inside its window.
+    errors_added = models.PositiveIntegerField(default=0)
     last_error_message = models.TextField(blank=True)
     last_error_at = models.DateTimeField(null=True, blank=True)
 

@@ -1,7 +1,9 @@
 """Read-side queries. Each takes an object already resolved through access.py, so
 the queryset it returns is scoped to what the user may see."""
 
-from django.db.models import Case, Count, F, IntegerField, Q, QuerySet, Sum, Value, When
+from typing import Any
+
+from django.db.models import BooleanField, Count, ExpressionWrapper, F, Q, QuerySet, Sum, Value
 from django.db.models.functions import Coalesce
 
 from integrations.filters import STATUS_CHOICES, IntegrationFilters
@@ -9,29 +11,30 @@ from integrations.history import error_since
 from integrations.models import Integration, Status
 from teams.models import Project, Team
 
-# Error first, then Active, then Paused; within each, most delivery errors.
-BROKEN_RANK = Case(
-    When(status=Status.ERROR, then=Value(0)),
-    When(status=Status.ACTIVE, then=Value(1)),
-    default=Value(2),
-    output_field=IntegerField(),
-)
-BROKEN_FIRST = (BROKEN_RANK.asc(), "-delivery_error_count", "title", "pk")
+# Error first, then Active, then Paused; within each, most delivery errors. The index
+# integration_broken_first has these columns in this order.
+BROKEN_FIRST = ("broken_rank", "-delivery_error_count", "title", "pk")
 
 
 # The team page lists at most this many of the integrations in Error now; the others are
-# counted ("and N more") from the projects' counts, without a query of their own.
+# counted ("and N more") by `in_error_count`, which reads the index alone.
 IN_ERROR_SHOWN = 50
 
 
-def projects_with_health(team: Team) -> QuerySet[Project]:
-    """The team's projects with per-status counts, in one query whatever their number."""
+def projects_with_health(projects: QuerySet[Project]) -> QuerySet[Project]:
+    """`projects` (one page of `team_projects`) with per-status counts, in their order, in
+    one query: the counts are taken over these projects' integrations only, so a page of
+    25 costs the same in a team of 2 projects as in one of 2,000."""
     live = Q(integrations__deleted_at__isnull=True)
-    return Project.objects.filter(team=team).annotate(
-        active_count=Count("integrations", filter=live & Q(integrations__status=Status.ACTIVE)),
-        paused_count=Count("integrations", filter=live & Q(integrations__status=Status.PAUSED)),
-        error_count=Count("integrations", filter=live & Q(integrations__status=Status.ERROR)),
-        delivery_errors=Coalesce(Sum("integrations__delivery_error_count", filter=live), Value(0)),
+    return (
+        Project.objects.filter(pk__in=projects.values("pk"))
+        .annotate(
+            active_count=Count("integrations", filter=live & Q(integrations__status=Status.ACTIVE)),
+            paused_count=Count("integrations", filter=live & Q(integrations__status=Status.PAUSED)),
+            error_count=Count("integrations", filter=live & Q(integrations__status=Status.ERROR)),
+            delivery_errors=Coalesce(Sum("integrations__delivery_error_count", filter=live), Value(0)),
+        )
+        .order_by(*TEAM_PROJECT_ORDER)
     )
 
 
@@ -64,31 +67,39 @@ def filtered_integrations(project: Project, filters: IntegrationFilters) -> Quer
     return queryset.order_by(*BROKEN_FIRST)
 
 
-def integrations_in_error(team: Team, *, limit: int = IN_ERROR_SHOWN) -> QuerySet[Integration]:
-    """The team's integrations in Error now, most recently broken first, each with
-    `error_since` and its project, in one query."""
-    return (
-        Integration.objects.filter(project__team=team, status=Status.ERROR, deleted_at__isnull=True)
-        .annotate(error_since=error_since())
-        .select_related("project")
-        .order_by(F("error_since").desc(nulls_last=True), F("last_error_at").desc(nulls_last=True), "title", "pk")[
-            :limit
-        ]
+def integrations_in_error(team: Team, *, limit: int = IN_ERROR_SHOWN) -> QuerySet[Integration, dict[str, Any]]:
+    """At most `limit` of the team's integrations in Error now, latest failed delivery first,
+    in one query: what the team page shows of each (IN_ERROR_FIELDS, with `error_since` and
+    `project_name`). The rows are chosen by a subquery first and `error_since` is computed
+    for those alone: ordering by it instead would run its subquery for every integration
+    in Error in the team before keeping 50."""
+    shown = _in_error(team).order_by(*IN_ERROR_ORDER).values("pk")[:limit]
+    rows: QuerySet[Integration, dict[str, Any]] = (
+        Integration.objects.filter(pk__in=shown)
+        .annotate(error_since=error_since(), project_name=F("project__name"))
+        .order_by(*IN_ERROR_ORDER)
+        .values(*IN_ERROR_FIELDS)
     )
+    return rows
 
 
 def status_counts(project: Project, filters: IntegrationFilters) -> dict[str, int]:
-    """Counts for the status chips, under the other filters, in one query."""
-    live = Q(deleted_at__isnull=True)
-    counts = _narrowed(project, filters).aggregate(
-        n_all=Count("pk", filter=live),
-        n_error=Count("pk", filter=live & Q(status=Status.ERROR)),
-        n_active=Count("pk", filter=live & Q(status=Status.ACTIVE)),
-        n_paused=Count("pk", filter=live & Q(status=Status.PAUSED)),
-        n_deleted=Count("pk", filter=Q(deleted_at__isnull=False)),
+    """Counts for the status chips, under the other filters, in one grouped query on
+    the index integration_listing (project, deleted_at, status)."""
+    counts = dict.fromkeys(("all", "error", "active", "paused", "deleted"), 0)
+    grouped = (
+        _narrowed(project, filters)
+        .values_list("status", ExpressionWrapper(Q(deleted_at__isnull=True), output_field=BooleanField()))
+        .annotate(count=Count("pk"))
+        .order_by()
     )
-    # Aggregate names may not shadow fields ("status"), hence the n_ prefix.
-    return {name.removeprefix("n_"): value or 0 for name, value in counts.items()}
+    for status, live, count in grouped:
+        if live:
+            counts[status] = counts.get(status, 0) + count
+            counts["all"] += count
+        else:
+            counts["deleted"] += count
+    return counts
 
 
 def provider_names(project: Project) -> list[str]:
@@ -104,3 +115,33 @@ def provider_names(project: Project) -> list[str]:
 def integrations_by_ids(project: Project, ids: list[int]) -> QuerySet[Integration]:
     """The live integrations of this project among `ids`; ids of other projects drop out."""
     return Integration.objects.filter(project=project, pk__in=ids, deleted_at__isnull=True).order_by(*BROKEN_FIRST)
+
+
+# ---- the team overview ------------------------------------------------------------------
+
+# The project table's order: by name (unique in a team; pk only makes the order total, so
+# pages never overlap).
+TEAM_PROJECT_ORDER = ("name", "pk")
+
+# "In error now": latest failed delivery first (Qonversion's last_error_at, a column of the
+# row, so choosing 50 needs no subquery per row); rows without one last; ties by title.
+IN_ERROR_ORDER = (F("last_error_at").desc(nulls_last=True), "title", "pk")
+# What its list shows of each, as dicts: 50 integrations and their projects as model
+# instances, every field loaded and each datetime parsed, were a good part of the page's cost.
+IN_ERROR_FIELDS = ("pk", "title", "project_id", "project_name", "last_error_message", "error_since")
+
+
+def team_projects(team: Team) -> QuerySet[Project]:
+    """The team's projects in the overview's order, without counts (slice it, count it)."""
+    return Project.objects.filter(team=team).order_by(*TEAM_PROJECT_ORDER)
+
+
+def _in_error(team: Team) -> QuerySet[Integration]:
+    """The team's live integrations in Error now: the index `integration_listing`
+    (project, deleted_at, status) finds them project by project."""
+    return Integration.objects.filter(project__team=team, status=Status.ERROR, deleted_at__isnull=True)
+
+
+def in_error_count(team: Team) -> int:
+    """How many of the team's integrations are in Error now: a COUNT the index answers."""
+    return _in_error(team).count()

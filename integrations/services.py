@@ -252,12 +252,13 @@ def integration_set_status(
     values["provider_slug"] = values["provider_slug"] or integration.provider_slug
     values.update(pending_status="", pending_since=None)  # Qonversion answered: nothing is pending
     changed = health_changed(integration, values)
+    count_before = integration.delivery_error_count
     with transaction.atomic():
         for name, value in values.items():
             setattr(integration, name, value)
         integration.save(update_fields=list(values))
         if changed:
-            change = change_of(integration, before, timezone.now())
+            change = change_of(integration, before, timezone.now(), previous_count=count_before)
             change.save()
             if change.recovered:  # e.g. activated again after Qonversion suspended it
                 transaction.on_commit(lambda: alerts.transitions_recorded(changes=[change]))

@@ -95,7 +95,8 @@ class _Plan:
     to_update: list[Integration] = field(default_factory=list)
     gone: list[int] = field(default_factory=list)
     newly_broken: list[Integration] = field(default_factory=list)
-    changes: list[tuple[Integration, str]] = field(default_factory=list)  # (row, status before)
+    # (row, status before, delivery error count before); "" and None for a first sighting.
+    changes: list[tuple[Integration, str, int | None]] = field(default_factory=list)
     reused: list[tuple[Integration, dict[str, object]]] = field(default_factory=list)  # (row, audit detail)
     alerting: set[str] = field(default_factory=set)  # ids whose change is a transition to tell
 
@@ -151,7 +152,7 @@ def _settle_pending(row: Integration, remote: RemoteIntegration, now: datetime) 
 def _plan_id_reuse(plan: _Plan, row: Integration, values: dict[str, object], *, alert: bool) -> None:
     plan.reused.append((row, id_reuse_detail(row)))
     take_over_row(row, values)
-    plan.changes.append((row, ""))
+    plan.changes.append((row, "", None))
     if alert:  # listed in Error at first sight, as for any new record
         plan.alerting.add(row.qonversion_id)
         plan.newly_broken.append(row)
@@ -186,7 +187,7 @@ def _plan(
             plan.alerting.add(remote.id)
         if row is None:
             plan.to_create.append(Integration(project=project, qonversion_id=remote.id, **values))
-            plan.changes.append((plan.to_create[-1], ""))
+            plan.changes.append((plan.to_create[-1], "", None))
             if broke:
                 plan.newly_broken.append(plan.to_create[-1])
             continue
@@ -196,7 +197,7 @@ def _plan(
             values["provider_slug"] = row.provider_slug  # keep what we knew at create time
         values.update(_settle_pending(row, remote, now))
         if health_changed(row, values):
-            plan.changes.append((row, row.status))
+            plan.changes.append((row, row.status, row.delivery_error_count))
         # Write only rows that changed, so a quiet sync is a handful of queries.
         if any(getattr(row, name) != value for name, value in values.items() if name != "synced_at"):
             for name, value in values.items():
@@ -224,7 +225,8 @@ def _apply(
                 row, action="integration.id_reused", actor=None, outcome=Outcome.SUCCESS, detail=detail
             )
         recorded = IntegrationChange.objects.bulk_create(
-            [change_of(row, before, now) for row, before in plan.changes], batch_size=500
+            [change_of(row, before, now, previous_count=count) for row, before, count in plan.changes],
+            batch_size=500,
         )
         if plan.gone:
             Integration.objects.filter(pk__in=plan.gone).update(deleted_at=now, synced_at=now)

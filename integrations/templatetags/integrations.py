@@ -1,5 +1,8 @@
 """Status badges, integration links and health over time, the same on every page."""
 
+import html
+from collections.abc import Iterable
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from functools import lru_cache
 
@@ -83,36 +86,32 @@ def sparkline(series: object) -> SafeString:
 @lru_cache(maxsize=1024)
 def _sparkline_markup(series: ErrorSeries) -> SafeString:
     """The markup of one series. Rows share few distinct series (most are all zeros), so
-    a list draws each once; the bars are numbers and fixed class names, built without
-    per-value escaping (bench/README.md: escaping them was most of a row's cost). The
-    texts are escaped once each."""
+    a list draws each once. One baseline across the chart and a bar for each bucket with
+    errors: a quiet day is one shape, not 24 (bench/README.md: a row's bytes and time were
+    mostly its sparkline). The bars are numbers and fixed class names, built without
+    per-value escaping; the texts are escaped once each."""
     slot = _SPARK_WIDTH / len(series.counts)
     gap = 1 if slot >= 3 else 0
     usable = _SPARK_HEIGHT - 2
-    bars = []
+    bars = [f'<rect class="spark-zero" x="0" y="{_SPARK_HEIGHT - 1}" width="{_SPARK_WIDTH}" height="1"/>']
     for index, count in enumerate(series.counts):
-        height = max(2, round(count / series.peak * usable)) if count else 1
-        bars.append(
-            f'<rect class="{"spark-bar" if count else "spark-zero"}" x="{index * slot:g}"'
-            f' y="{_SPARK_HEIGHT - height:g}" width="{slot - gap:g}" height="{height:g}"/>'
-        )
+        if count:
+            height = max(2, round(count / series.peak * usable))
+            bars.append(
+                f'<rect class="spark-bar" x="{index * slot:g}" y="{_SPARK_HEIGHT - height:g}"'
+                f' width="{slot - gap:g}" height="{height:g}"/>'
+            )
     summary = escape(series.summary)
     label = escape(series.window.label)
+    # The numbers bucket by bucket say something only when there are some.
+    desc = f"<desc>{escape(series.per_bucket)}</desc>" if series.total else ""
     return mark_safe(  # noqa: S308 - numbers, fixed classes and the escaped texts above
         f'<span class="spark{" spark-errors" if series.total else ""}" data-window="{label}">'
         f'<svg class="sparkline" role="img" aria-label="{summary}" viewBox="0 0 {_SPARK_WIDTH} {_SPARK_HEIGHT}"'
         f' width="{_SPARK_WIDTH}" height="{_SPARK_HEIGHT}" preserveAspectRatio="none" focusable="false">'
-        f"<title>{summary}</title><desc>{escape(series.per_bucket)}</desc>{''.join(bars)}</svg>"
+        f"<title>{summary}</title>{desc}{''.join(bars)}</svg>"
         f'<span class="spark-total" aria-hidden="true">{series.total:d} in {label}</span></span>'
     )
-
-
-@register.simple_tag(takes_context=True)
-def row_health(context: template.Context, integration: Integration) -> RowHealth | None:
-    """This row's health from the list's context (fragments.py builds it for all rows at
-    once); None where a page did not ask for it."""
-    health = context.get("row_health")
-    return health.get(integration.pk) if isinstance(health, dict) else None
 
 
 @register.simple_tag
@@ -128,29 +127,54 @@ def staleness(project: Project) -> Staleness | None:
     return history.staleness(project)
 
 
+_MONTHS = ("", "Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec")
+
+
+def _utc_iso(value: datetime) -> tuple[datetime, str]:
+    """The time in UTC and as "2026-03-03T12:03:09" (isoformat is C: strftime twice a
+    time was a good part of a list row's cost)."""
+    utc = value.astimezone(UTC) if timezone.is_aware(value) else value
+    return utc, utc.isoformat(timespec="seconds")[:19]
+
+
+def _clock_time(value: datetime) -> str:
+    utc, iso = _utc_iso(value)
+    same_day = utc.date() == timezone.now().astimezone(UTC).date()
+    short = f"{iso[11:16]} UTC" if same_day else f"{utc.day} {_MONTHS[utc.month]} {iso[11:16]} UTC"
+    return f'<time datetime="{iso}Z" title="{iso[:10]} {iso[11:]} UTC">{short}</time>'
+
+
 @register.filter
 def clock_time(value: datetime | None) -> SafeString:
     """The exact time, short: "12:03 UTC" today (UTC), "3 Mar 12:03 UTC" before, in full on hover."""
     if value is None:
         return SafeString("")
-    utc = value.astimezone(UTC)
-    same_day = utc.date() == timezone.now().astimezone(UTC).date()
-    short = f"{utc:%H:%M} UTC" if same_day else f"{utc.day} {utc:%b %H:%M} UTC"
-    return format_html(
-        '<time datetime="{}" title="{}">{}</time>',
-        utc.strftime("%Y-%m-%dT%H:%M:%SZ"),
-        utc.strftime("%Y-%m-%d %H:%M:%S UTC"),
-        short,
-    )
+    return mark_safe(_clock_time(value))  # noqa: S308 - digits and fixed text only
 
 
-# ---- one row of the project page's list ------------------------------------------------
+# ---- the rows of the project page's list ------------------------------------------------
+
+
+# The stdlib's escaping (the same five characters as Django's `escape`) without the
+# lazy-string wrapper around it: a page of rows escapes a thousand values.
+def _text(value: str) -> str:
+    return html.escape(str(value))
+
 
 _COUNT_TITLE = "Delivery errors since the last successful delivery"
-_PAUSE = (
-    '<input type="hidden" name="status" value="paused"><button type="submit" class="secondary small">Pause</button>'
+# Row buttons submit the list's one shared form (`ROW_ACTION_FORM`, in list.html: the CSRF
+# field and the page to come back to without JavaScript) with their own URL and value,
+# so a row carries no form of its own; htmx sends that form too (a button's `form`).
+ROW_ACTION_FORM = "row-action"
+_TOGGLE = {
+    Status.ACTIVE: ("paused", "secondary small", "Pause"),
+    Status.PAUSED: ("active", "small", "Activate"),
+    Status.ERROR: ("active", "small", "Activate"),
+}
+_SPINNER = (
+    ' <span class="htmx-indicator row-spinner" role="status"><span class="spinner" aria-hidden="true"></span>'
+    '<span class="visually-hidden">Working…</span></span>'
 )
-_ACTIVATE = '<input type="hidden" name="status" value="active"><button type="submit" class="small">Activate</button>'
 
 
 @lru_cache(maxsize=8)
@@ -161,53 +185,67 @@ def _badge(status: str) -> SafeString:
 def _reltime(value: datetime | None, empty: str = "never") -> str:
     """qonadmin's `reltime` markup, built with one f-string (a row has up to four)."""
     if value is None:
-        return f'<span class="muted">{escape(empty)}</span>' if empty else '<span class="muted"></span>'
-    utc = value.astimezone(UTC) if timezone.is_aware(value) else value
-    return (
-        f'<time datetime="{utc:%Y-%m-%dT%H:%M:%SZ}" title="{utc:%Y-%m-%d %H:%M:%S} UTC">'
-        f"{escape(naturaltime(value))}</time>"
+        return f'<span class="muted">{_text(empty)}</span>' if empty else '<span class="muted"></span>'
+    _, iso = _utc_iso(value)
+    return f'<time datetime="{iso}Z" title="{iso[:10]} {iso[11:]} UTC">{_text(naturaltime(value))}</time>'
+
+
+@dataclass(frozen=True)
+class _RowsShared:
+    """What every row of one render shares, read from the context once."""
+
+    can_operate: bool
+    health: dict[int, RowHealth]
+    new_pk: int | None
+    row_error: str
+    row_notice: str
+
+
+def _rows_shared(context: template.Context) -> _RowsShared:
+    access = context.get("access")
+    health = context.get("row_health")
+    new = context.get("new_integration")
+    return _RowsShared(
+        can_operate=bool(getattr(access, "can_operate", False)),
+        health=health if isinstance(health, dict) else {},
+        new_pk=getattr(new, "pk", None),
+        row_error=str(context.get("row_error") or ""),
+        row_notice=str(context.get("row_notice") or ""),
     )
 
 
-def _per_render(context: template.Context) -> tuple[str, str]:
-    """What every row's forms share, worked out once per render: the CSRF field and the
-    page to come back to without JavaScript."""
-    # django-stubs types render_context for the template loader's own entries only.
-    found = context.render_context.setdefault("integration_row_shared", {})  # type: ignore[arg-type]
-    cache: dict[str, tuple[str, str]] = found  # type: ignore[assignment]
-    shared = cache.get("shared")
-    if shared is None:
-        token = context.get("csrf_token")
-        csrf = f'<input type="hidden" name="csrfmiddlewaretoken" value="{escape(str(token))}">' if token else ""
-        request = context.get("request")
-        back = escape(request.get_full_path()) if request is not None else ""
-        shared = cache["shared"] = (csrf, back)
-    return shared
+@register.simple_tag(takes_context=True)
+def integration_rows(context: template.Context, integrations: Iterable[Integration]) -> SafeString:
+    """Every row of the integration list (templates/integrations/project/list.html), in one
+    call: a page of rows through the template engine, or one tag call a row, spent most of
+    the page's time resolving variables (bench/README.md, "Project page against Django
+    admin")."""
+    shared = _rows_shared(context)
+    return mark_safe(  # noqa: S308 - each row escapes every value it holds
+        "".join(_row_markup(context, integration, shared) for integration in integrations)
+    )
 
 
 @register.simple_tag(takes_context=True)
 def integration_row(context: template.Context, integration: Integration) -> SafeString:
-    """One row of the integration list (templates/integrations/project/list.html#row).
+    """One row of the list, as `integration_rows` writes it (after an action on the row)."""
+    return mark_safe(_row_markup(context, integration, _rows_shared(context)))  # noqa: S308 - see _row_markup
 
-    Written out in Python rather than as template markup: a page of rows spent most of
-    its time in the template engine resolving some sixty variables a row (bench/README.md,
-    "Project page against Django admin"). Every value from the database or Qonversion is
-    escaped; the URLs come from `integration_url` (one reverse() per project and render)."""
-    access = context.get("access")
-    can_operate = bool(getattr(access, "can_operate", False))
-    health = row_health(context, integration)
-    new = context.get("new_integration")
+
+def _row_markup(context: template.Context, integration: Integration, shared: _RowsShared) -> str:
+    """One row. Every value from the database or Qonversion is escaped; the URLs come from
+    `integration_url` (one reverse() per project and render)."""
+    health = shared.health.get(integration.pk)
     deleted = integration.is_deleted
     pk = integration.pk
-    title = escape(integration.title)
-    detail_url = integration_url(context, integration)
-    just_created = ' class="just-created"' if new is not None and getattr(new, "pk", None) == pk else ""
+    title = _text(integration.title)
+    detail_url = integration_url(context, integration)  # the row's actions are below it
+    just_created = ' class="just-created"' if shared.new_pk == pk else ""
     out = [
-        f'<tr id="integration-{pk}" data-qonversion-id="{escape(integration.qonversion_id)}"'
-        f' data-status="{escape(integration.status)}"'
-        f"{just_created}>"
+        f'<tr id="integration-{pk}" data-qonversion-id="{_text(integration.qonversion_id)}"'
+        f' data-status="{_text(integration.status)}"{just_created}>'
     ]
-    if can_operate and not deleted:
+    if shared.can_operate and not deleted:
         out.append(
             f'<td class="select"><input type="checkbox" name="ids" value="{pk}" form="bulk-form"'
             f' aria-label="Select {title}"></td>'
@@ -215,32 +253,31 @@ def integration_row(context: template.Context, integration: Integration) -> Safe
     out.append(f"<td>{_badge(integration.status)}")
     if integration.status == Status.ERROR and not deleted:
         since = health.error_since if health is not None else None
-        when = f" since {clock_time(since)} ({_reltime(since)})" if since else ""
+        when = f" since {_clock_time(since)} ({_text(naturaltime(since))})" if since else ""
         out.append(f'<small class="error-since">in Error{when}</small>')
     out.append(
-        f'</td><td class="title"><a href="{detail_url}" hx-get="{detail_url}"'
-        f' hx-target="closest tr" hx-swap="afterend" data-details-toggle="details-{pk}"\n'
-        f'               aria-expanded="false" aria-controls="details-{pk}">{title}</a>'
+        f'</td><td class="title"><a href="{detail_url}" hx-get="{detail_url}" hx-target="closest tr"'
+        f' hx-swap="afterend" data-details-toggle="details-{pk}" aria-expanded="false"'
+        f' aria-controls="details-{pk}">{title}</a>'
     )
     if integration.pending_status and not deleted:
-        pending = escape(integration.get_pending_status_display().lower())
+        pending = _text(integration.get_pending_status_display().lower())
         out.append(
             '<p class="row-pending" role="status"><span aria-hidden="true">⏳</span> Waiting for Qonversion to confirm:'
             f" {pending} (asked {_reltime(integration.pending_since)})</p>"
         )
-    row_error = context.get("row_error")
-    if row_error:
-        out.append(f'<p class="row-error" role="alert">{escape(row_error)}</p>')
+    if shared.row_error:
+        out.append(f'<p class="row-error" role="alert">{_text(shared.row_error)}</p>')
     out.append(
-        f"</td><td>{escape(integration.provider_name)}</td><td>{escape(integration.platform)}</td>"
+        f"</td><td>{_text(integration.provider_name)}</td><td>{_text(integration.platform)}</td>"
         f'<td class="spark-cell"><span class="error-count" title="{_COUNT_TITLE}">'
-        f"{integration.delivery_error_count}</span>\n"
+        f"{integration.delivery_error_count}</span>"
         f"{sparkline(health.last_24h) if health is not None else ''}</td>"
         f'<td>{_reltime(integration.last_delivery_at)}</td><td class="last-error">'
     )
     if integration.last_error_message:
         text = integration.last_error_message
-        message = escape(text if len(text) <= 80 else Truncator(text).chars(80))
+        message = _text(text if len(text) <= 80 else Truncator(text).chars(80))
         out.append(
             f'<span class="error-message">{message}</span> '
             f'<small class="muted">{_reltime(integration.last_error_at, "")}</small>'
@@ -250,23 +287,19 @@ def integration_row(context: template.Context, integration: Integration) -> Safe
     out.append('</td><td class="actions">')
     if deleted:
         by = integration.deleted_by
-        who = f" by {escape(by.get_username())}" if by is not None else ' <span class="muted">(in Qonversion)</span>'
+        who = f" by {_text(by.get_username())}" if by is not None else ' <span class="muted">(in Qonversion)</span>'
         out.append(f"{_reltime(integration.deleted_at)}{who}")
-    elif can_operate:
-        csrf, back = _per_render(context)
-        status_url = integration_url(context, integration, "status")
-        delete_url = integration_url(context, integration, "delete")
-        toggle = _PAUSE if integration.status == Status.ACTIVE else _ACTIVATE
+    elif shared.can_operate:
+        status_url = f"{detail_url}status/"
+        delete_url = f"{detail_url}delete/"
+        value, classes, label = _TOGGLE[Status(integration.status)]
         out.append(
-            f'<form method="post" action="{status_url}" hx-post="{status_url}" hx-disabled-elt="find button">'
-            f'{csrf}<input type="hidden" name="next" value="{back}">{toggle}</form>'
+            f'<button type="submit" form="{ROW_ACTION_FORM}" formaction="{status_url}" hx-post="{status_url}"'
+            f' hx-disabled-elt="this" name="status" value="{value}" class="{classes}">{label}</button>'
             f' <a href="{delete_url}" role="button" class="secondary outline small" hx-post="{delete_url}"'
-            " data-confirm-delete>Delete</a>"
-            ' <span class="htmx-indicator row-spinner" role="status"><span class="spinner" aria-hidden="true"></span>'
-            '<span class="visually-hidden">Working…</span></span>'
+            f" data-confirm-delete>Delete</a>{_SPINNER}"
         )
-        row_notice = context.get("row_notice")
-        if row_notice:
-            out.append(f' <small class="row-notice" role="status">{escape(row_notice)}</small>')
+        if shared.row_notice:
+            out.append(f' <small class="row-notice" role="status">{_text(shared.row_notice)}</small>')
     out.append("</td></tr>")
-    return mark_safe("".join(out))  # noqa: S308 - every value above is escaped or our own markup
+    return "".join(out)

@@ -1,12 +1,20 @@
 """Signed-in landing page and the team overview."""
 
+from dataclasses import dataclass
+
 from django.contrib.auth.decorators import login_required
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
+from django.urls import reverse
 from django.views.decorators.http import require_GET
 
-from integrations.selectors import integrations_in_error, projects_with_health
+from integrations.selectors import in_error_count, integrations_in_error, projects_with_health, team_projects
 from teams.access import get_team_for_user, memberships_for_user
+
+# Rows of the team overview's project table: what it costs does not grow with the team.
+PROJECTS_PER_PAGE = 25
+# More digits than this is past any last page; int() is never asked to read a huge string.
+_PAGE_MAX_DIGITS = 9
 
 
 @login_required
@@ -19,21 +27,84 @@ def home_view(request: HttpRequest) -> HttpResponse:
     return render(request, "teams/home.html", {"memberships": memberships})
 
 
+@dataclass(frozen=True)
+class ProjectPager:
+    """Where the shown projects sit among the team's: page `number` of `pages`."""
+
+    number: int
+    pages: int
+    total: int  # the team's projects, every page
+    first: int  # 1-based positions of the first and last project shown (0 when none)
+    last: int
+    previous_url: str  # "" on the first page
+    next_url: str  # "" on the last page
+
+    @property
+    def paginated(self) -> bool:
+        return self.pages > 1
+
+
+def requested_page(raw: str) -> int:
+    """`?page=`: a whole number from 1; anything else (empty, "abc", "-1", "0", "2.5") is
+    page 1. A number past the last page is clamped by `project_pager`."""
+    if not (raw.isascii() and raw.isdigit()):
+        return 1
+    digits = raw.lstrip("0")
+    if not digits:
+        return 1
+    return int(digits) if len(digits) <= _PAGE_MAX_DIGITS else 10**_PAGE_MAX_DIGITS
+
+
+def project_pager(total: int, requested: int, url: str) -> ProjectPager:
+    """The page shown for `requested` (past the last: the last) among `total` projects;
+    its links point at `url`, page 1 without a query string."""
+    pages = max(1, -(-total // PROJECTS_PER_PAGE))
+    number = min(requested, pages)
+
+    def link(page: int) -> str:
+        return url if page == 1 else f"{url}?page={page}"
+
+    return ProjectPager(
+        number=number,
+        pages=pages,
+        total=total,
+        first=min(total, (number - 1) * PROJECTS_PER_PAGE + 1),
+        last=min(total, number * PROJECTS_PER_PAGE),
+        previous_url=link(number - 1) if number > 1 else "",
+        next_url=link(number + 1) if number < pages else "",
+    )
+
+
 @login_required
 @require_GET
 def team_detail_view(request: HttpRequest, team_slug: str) -> HttpResponse:
+    """The team's projects a page at a time, with their counts, and what is in Error now.
+    The same number of queries, each bounded by the page and not by the team: the count
+    of projects, one page of them with their counts, the 50 in error shown and their count."""
     access = get_team_for_user(request.user, team_slug)
-    projects = list(projects_with_health(access.team))
-    in_error = list(integrations_in_error(access.team))
-    # Every integration in Error is counted in its project's row: no COUNT of its own.
-    in_error_total = sum(project.error_count for project in projects)  # type: ignore[attr-defined]
+    team = access.team
+    ordered = team_projects(team)
+    pager = project_pager(
+        ordered.count(),
+        requested_page(request.GET.get("page", "")),
+        reverse("team_detail", kwargs={"team_slug": team.slug}),
+    )
+    offset = (pager.number - 1) * PROJECTS_PER_PAGE
+    projects = list(projects_with_health(ordered[offset : offset + PROJECTS_PER_PAGE]))
+    in_error = list(integrations_in_error(team))
+    # Counted even when the list is short: the page runs the same queries at any size.
+    in_error_total = in_error_count(team)
     return render(
         request,
         "teams/team.html",
         {
             "access": access,
-            "team": access.team,
+            "team": team,
             "projects": projects,
+            # {% url %} for each of 75 links was a good part of the page's cost: reversed
+            # once, a project's page is this and its id (as integration_url does).
+            "project_url": reverse("project_detail", kwargs={"project_id": 0}).removesuffix("0/"),
+            "pager": pager,
             "in_error": in_error,
             "in_error_more": max(0, in_error_total - len(in_error)),
         },

@@ -26,6 +26,7 @@ from integrations.history import (
     error_since_for,
     prune_history,
 )
+from integrations.mirror import errors_added
 from integrations.models import Integration, IntegrationChange, Status
 from integrations.sync import project_sync
 from sandbox import ManualClock, SandboxConfig
@@ -83,14 +84,18 @@ def bare(project: Project, title: str = "Webhook", status: str = Status.ACTIVE) 
 def change(
     integration: Integration, at: datetime, count: int, status: str = "", previous: str | None = None, **kw: object
 ) -> None:
-    """One history row; by default a change of the count only (status as before)."""
+    """One history row; by default a change of the count only (status as before). Its
+    errors are worked out from the row before it, as the sync does (previous="": a first
+    sighting)."""
     status = status or integration.status
+    before = IntegrationChange.objects.filter(integration=integration, at__lt=at).order_by("-at", "-pk").first()
     IntegrationChange.objects.create(
         integration=integration,
         at=at,
         status=status,
         previous_status=status if previous is None else previous,
         delivery_error_count=count,
+        errors_added=errors_added(None if before is None or previous == "" else before.delivery_error_count, count),
         **kw,
     )
 
@@ -263,13 +268,22 @@ def test_the_sparkline_is_labelled_svg_with_its_numbers_in_text():
     assert 'aria-label="Delivery errors, last 24 h: 12 in total, most 7 in one hour"' in svg.group(0)
     assert "<title>Delivery errors, last 24 h: 12 in total, most 7 in one hour</title>" in html
     assert "<desc>Per hour, oldest first: 0, 0, " in html
-    assert len(re.findall(r"<rect ", html)) == 24
+    # One baseline across the chart and one bar per hour with errors.
+    assert len(re.findall(r"<rect ", html)) == 3
     assert len(re.findall(r'<rect class="spark-bar"', html)) == 2
     assert "style=" not in html  # the CSP allows no inline style
     assert re.search(r'<span class="spark-total" aria-hidden="true">12 in 24 h</span>', html)
     # The tallest bar fills the chart; a smaller one is shorter.
     heights = [int(h) for h in re.findall(r'class="spark-bar" x="[\d.]+" y="\d+" width="[\d.]+" height="(\d+)"', html)]
     assert heights[1] > heights[0]
+
+
+def test_a_quiet_sparkline_is_its_baseline_alone():
+    html = render("{% sparkline series %}", series=ErrorSeries(LAST_24_HOURS, (0,) * 24))
+    assert 'aria-label="Delivery errors, last 24 h: none"' in html
+    assert re.findall(r"<rect [^>]*>", html) == ['<rect class="spark-zero" x="0" y="19" width="96" height="1"/>']
+    assert "<desc>" not in html  # 24 zeros say nothing the label does not
+    assert ">0 in 24 h</span>" in html
 
 
 def test_the_sparkline_escapes_what_it_draws():

@@ -257,12 +257,19 @@ def seed_history(project: Project) -> None:
     into Error and later errors inside them."""
     now = timezone.now()
     IntegrationChange.objects.bulk_create(
-        IntegrationChange(integration=integration, at=at, status=status, previous_status=before, delivery_error_count=n)
+        IntegrationChange(
+            integration=integration,
+            at=at,
+            status=status,
+            previous_status=before,
+            delivery_error_count=n,
+            errors_added=added,
+        )
         for integration in Integration.objects.filter(project=project)
-        for at, before, status, n in (
-            (now - timedelta(days=2), "", Status.ACTIVE, 0),
-            (now - timedelta(hours=5), Status.ACTIVE, Status.ERROR, 5),
-            (now - timedelta(hours=1), Status.ERROR, Status.ERROR, 9),
+        for at, before, status, n, added in (
+            (now - timedelta(days=2), "", Status.ACTIVE, 0, 0),
+            (now - timedelta(hours=5), Status.ACTIVE, Status.ERROR, 5, 5),
+            (now - timedelta(hours=1), Status.ERROR, Status.ERROR, 9, 4),
         )
     )
 
