@@ -15,7 +15,7 @@ from django.utils import timezone
 from integrations.filters import PAGE_SIZE, IntegrationFilters
 from integrations.history import row_health
 from integrations.models import Integration, Platform
-from integrations.selectors import filtered_integrations, provider_names, status_counts
+from integrations.selectors import filtered_integrations, project_facets, status_counts
 from teams.access import TeamAccess
 from teams.models import Project
 
@@ -101,14 +101,19 @@ _NOT_IN_THE_LIST = ("provider_slug", "upstream_created_at", "upstream_updated_at
 
 
 def list_context(
-    project: Project, access: TeamAccess, filters: IntegrationFilters, **extra: object
+    project: Project,
+    access: TeamAccess,
+    filters: IntegrationFilters,
+    *,
+    counts: dict[str, int] | None = None,
+    **extra: object,
 ) -> dict[str, object]:
     """One page of the list and the chips (the refresh and filter targets), with each
     row's health (in Error since, errors over 24 h) for all its rows at once.
 
     The chips' counts (one aggregate query) also give the number of matching rows, so
     paging costs no COUNT of its own."""
-    counts = status_counts(project, filters)
+    counts = status_counts(project, filters) if counts is None else counts
     filters, pager = pager_for(filters, counts[filters.status])
     offset = (pager.number - 1) * PAGE_SIZE
     rows = filtered_integrations(project, filters).defer(*_NOT_IN_THE_LIST)
@@ -131,8 +136,18 @@ def list_context(
 def page_context(
     project: Project, access: TeamAccess, filters: IntegrationFilters, **extra: object
 ) -> dict[str, object]:
-    """Everything the whole page needs: the list plus the filter bar's choices."""
-    return list_context(project, access, filters, platforms=Platform.values, providers=provider_names(project), **extra)
+    """Everything the whole page needs: the list plus the filter bar's choices, the
+    providers and (without a title search) the chips' counts from one grouped query."""
+    facets = project_facets(project)
+    return list_context(
+        project,
+        access,
+        filters,
+        counts=facets.counts(filters),
+        platforms=Platform.values,
+        providers=facets.providers,
+        **extra,
+    )
 
 
 def row_context(

@@ -74,7 +74,11 @@ class Integration(models.Model):
             models.UniqueConstraint(fields=["project", "qonversion_id"], name="one_mirror_row_per_upstream_id")
         ]
         indexes: ClassVar = [
-            models.Index(fields=["project", "deleted_at", "status"], name="integration_listing"),
+            # The chips, the filter bar's providers and the top bar's count read this index
+            # alone (selectors.project_facets, status_counts).
+            models.Index(
+                fields=["project", "deleted_at", "status", "provider_name", "platform"], name="integration_facets"
+            ),
             # The list's order (selectors.BROKEN_FIRST) within a project's live rows.
             models.Index(
                 fields=["project", "deleted_at", "broken_rank", "-delivery_error_count", "title", "id"],

@@ -1,6 +1,7 @@
 """Read-side queries. Each takes an object already resolved through access.py, so
 the queryset it returns is scoped to what the user may see."""
 
+from dataclasses import dataclass
 from typing import Any
 
 from django.db.models import BooleanField, Count, ExpressionWrapper, F, Q, QuerySet, Sum, Value
@@ -83,33 +84,62 @@ def integrations_in_error(team: Team, *, limit: int = IN_ERROR_SHOWN) -> QuerySe
     return rows
 
 
+_CHIP_KEYS = ("all", "error", "active", "paused", "deleted")
+_LIVE = ExpressionWrapper(Q(deleted_at__isnull=True), output_field=BooleanField())
+
+
+def _add_count(counts: dict[str, int], status: str, live: bool, count: int) -> None:
+    if live:
+        counts[status] = counts.get(status, 0) + count
+        counts["all"] += count
+    else:
+        counts["deleted"] += count
+
+
 def status_counts(project: Project, filters: IntegrationFilters) -> dict[str, int]:
     """Counts for the status chips, under the other filters, in one grouped query on
-    the index integration_listing (project, deleted_at, status)."""
-    counts = dict.fromkeys(("all", "error", "active", "paused", "deleted"), 0)
-    grouped = (
-        _narrowed(project, filters)
-        .values_list("status", ExpressionWrapper(Q(deleted_at__isnull=True), output_field=BooleanField()))
-        .annotate(count=Count("pk"))
-        .order_by()
-    )
+    the index integration_facets (project, deleted_at, status, …)."""
+    counts = dict.fromkeys(_CHIP_KEYS, 0)
+    grouped = _narrowed(project, filters).values_list("status", _LIVE).annotate(count=Count("pk")).order_by()
     for status, live, count in grouped:
-        if live:
-            counts[status] = counts.get(status, 0) + count
-            counts["all"] += count
-        else:
-            counts["deleted"] += count
+        _add_count(counts, status, live, count)
     return counts
 
 
-def provider_names(project: Project) -> list[str]:
-    """Providers that occur in this project, for the provider filter."""
-    return list(
+@dataclass(frozen=True)
+class Facets:
+    """A project's integrations counted by status, live or deleted, provider and platform:
+    what the whole page's filter bar and chips need, in one grouped query."""
+
+    groups: list[tuple[str, bool, str, str, int]]  # status, live, provider, platform, count
+
+    @property
+    def providers(self) -> list[str]:
+        """Providers that occur in this project, for the provider filter."""
+        return sorted({provider for _, _, provider, _, _ in self.groups})
+
+    def counts(self, filters: IntegrationFilters) -> dict[str, int] | None:
+        """The chips' counts under `filters`, as `status_counts` gives them; None when
+        they need the title search, which counts by group cannot answer."""
+        if filters.q:
+            return None
+        counts = dict.fromkeys(_CHIP_KEYS, 0)
+        for status, live, provider, platform, count in self.groups:
+            if (not filters.platform or platform == filters.platform) and (
+                not filters.provider or provider == filters.provider
+            ):
+                _add_count(counts, status, live, count)
+        return counts
+
+
+def project_facets(project: Project) -> Facets:
+    grouped = (
         Integration.objects.filter(project=project)
-        .order_by("provider_name")
-        .values_list("provider_name", flat=True)
-        .distinct()
+        .values_list("status", _LIVE, "provider_name", "platform")
+        .annotate(count=Count("pk"))
+        .order_by()
     )
+    return Facets(groups=list(grouped))
 
 
 def integrations_by_ids(project: Project, ids: list[int]) -> QuerySet[Integration]:
@@ -137,7 +167,7 @@ def team_projects(team: Team) -> QuerySet[Project]:
 
 
 def _in_error(team: Team) -> QuerySet[Integration]:
-    """The team's live integrations in Error now: the index `integration_listing`
+    """The team's live integrations in Error now: the index `integration_facets`
     (project, deleted_at, status) finds them project by project."""
     return Integration.objects.filter(project__team=team, status=Status.ERROR, deleted_at__isnull=True)
 

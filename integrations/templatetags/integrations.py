@@ -157,8 +157,7 @@ def clock_time(value: datetime | None) -> SafeString:
 
 # The stdlib's escaping (the same five characters as Django's `escape`) without the
 # lazy-string wrapper around it: a page of rows escapes a thousand values.
-def _text(value: str) -> str:
-    return html.escape(str(value))
+_text = html.escape
 
 
 _COUNT_TITLE = "Delivery errors since the last successful delivery"
@@ -182,12 +181,33 @@ def _badge(status: str) -> SafeString:
     return status_badge(status)
 
 
+def _ago(value: datetime) -> str:
+    """naturaltime's words for a time less than a day ago ("5\u00a0minutes ago"), worked
+    out directly: through the translation machinery they were a third of a row's cost.
+    Anything else (older, in the future) is naturaltime's own."""
+    now = datetime.now(UTC if timezone.is_aware(value) else None)
+    delta = now - value
+    if value >= now or delta.days:
+        return str(naturaltime(value))
+    seconds = delta.seconds
+    if seconds == 0:
+        return "now"
+    if seconds < 60:
+        return "a second ago" if seconds == 1 else f"{seconds}\u00a0seconds ago"
+    if seconds < 3600:
+        minutes = seconds // 60
+        return "a minute ago" if minutes == 1 else f"{minutes}\u00a0minutes ago"
+    hours = seconds // 3600
+    return "an hour ago" if hours == 1 else f"{hours}\u00a0hours ago"
+
+
 def _reltime(value: datetime | None, empty: str = "never") -> str:
     """qonadmin's `reltime` markup, built with one f-string (a row has up to four)."""
     if value is None:
         return f'<span class="muted">{_text(empty)}</span>' if empty else '<span class="muted"></span>'
     _, iso = _utc_iso(value)
-    return f'<time datetime="{iso}Z" title="{iso[:10]} {iso[11:]} UTC">{_text(naturaltime(value))}</time>'
+    # _ago is digits and fixed words: nothing to escape.
+    return f'<time datetime="{iso}Z" title="{iso[:10]} {iso[11:]} UTC">{_ago(value)}</time>'
 
 
 @dataclass(frozen=True)
@@ -253,7 +273,7 @@ def _row_markup(context: template.Context, integration: Integration, shared: _Ro
     out.append(f"<td>{_badge(integration.status)}")
     if integration.status == Status.ERROR and not deleted:
         since = health.error_since if health is not None else None
-        when = f" since {_clock_time(since)} ({_text(naturaltime(since))})" if since else ""
+        when = f" since {_clock_time(since)} ({_ago(since)})" if since else ""
         out.append(f'<small class="error-since">in Error{when}</small>')
     out.append(
         f'</td><td class="title"><a href="{detail_url}" hx-get="{detail_url}" hx-target="closest tr"'

@@ -6,6 +6,7 @@ resolved here, at most MAX_BULK at once. The preview's confirm form then sends t
 resolved ids, so what is applied is what was previewed."""
 
 from dataclasses import dataclass
+from typing import Any
 
 from django.contrib.auth.decorators import login_required
 from django.http import HttpResponse, QueryDict
@@ -117,7 +118,7 @@ def _job_response(
     request: HtmxHttpRequest, project: Project, access: TeamAccess, filters: IntegrationFilters, job: BulkJob
 ) -> HttpResponse:
     finished = job.finished_at is not None
-    extra = {"bulk_action": job.action, "bulk_job": job, "bulk_step": "done" if finished else "running"}
+    extra: dict[str, Any] = {"bulk_action": job.action, "bulk_job": job, "bulk_step": "done" if finished else "running"}
     if not request.htmx:
         return render(request, PAGE, page_context(project, access, filters, **extra))
     if not finished:

@@ -11,8 +11,8 @@ from django.db.migrations.executor import MigrationExecutor
 from integrations.mirror import errors_added
 from teams import crypto
 
-BEFORE = [("integrations", "0009_list_order_by_index")]
-AFTER = [("integrations", "0010_change_errors_added")]
+BEFORE = [("integrations", "0008_bulk_jobs")]
+AFTER = [("integrations", "0009_lists_at_any_size")]
 T0 = datetime(2026, 11, 1, 12, 0, tzinfo=UTC)
 
 

@@ -2,14 +2,18 @@
 and return path) instead of carrying one each, and still work without JavaScript."""
 
 import re
+from datetime import timedelta
 from html import unescape
 
 import pytest
 from django.contrib.auth.models import User
+from django.contrib.humanize.templatetags.humanize import naturaltime
 from django.test import Client
 from django.urls import reverse
+from django.utils import timezone
 
 from integrations.models import Integration, Status
+from integrations.templatetags.integrations import _ago
 from teams.models import Project
 from tests.conftest import login
 from tests.factories import make_integration
@@ -81,3 +85,17 @@ def test_a_viewer_gets_no_row_buttons_and_no_shared_form(project: Project, viewe
     assert html.count('<tr id="integration-') == 3
     assert 'id="row-action"' not in html
     assert 'form="row-action"' not in html
+
+
+@pytest.mark.parametrize("naive", [False, True])
+def test_row_times_read_as_naturaltime_does(naive: bool):
+    # Half a second off each whole second: both sides see the same count even if the
+    # clock ticks between the two calls.
+    now = timezone.now() if not naive else timezone.now().replace(tzinfo=None)
+    seconds = [*range(0, 130), *range(130, 86_400 * 3, 97), 86_399, 86_400, 86_401]
+    for offset in seconds:
+        for direction in (1, -1):
+            value = now - direction * timedelta(seconds=offset, milliseconds=500)
+            if naive:
+                value = value.replace(tzinfo=None)
+            assert _ago(value) == str(naturaltime(value)), (offset, direction)
