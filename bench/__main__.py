@@ -5,6 +5,7 @@ figures that bench/README.md records. Not a test: nothing here passes or fails.
 """
 
 import argparse
+import logging
 import os
 import statistics
 import time
@@ -16,6 +17,8 @@ os.environ.setdefault("DJANGO_SETTINGS_MODULE", "qonadmin.test_settings")
 import django
 
 django.setup()
+# The figures, not every request the sandbox and the client log on the way.
+logging.disable(logging.INFO)
 
 from django.conf import settings  # noqa: E402
 from django.contrib.auth.models import User  # noqa: E402

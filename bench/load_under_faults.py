@@ -77,6 +77,8 @@ from demo.management.commands.seed_demo import PROJECT_KEYS
 from integrations.models import Integration
 from teams.models import Project
 from integrations.sync import project_sync
+from integrations.qonversion import WIRE_STATUS
+WIRE_NUMBER = {{name: number for number, name in WIRE_STATUS.items()}}
 
 out = []
 for project in Project.objects.select_related("team").order_by("pk"):
@@ -92,7 +94,11 @@ for project in Project.objects.select_related("team").order_by("pk"):
         "name": project.name,
         "key": PROJECT_KEYS.get((project.team.slug, project.name), ""),
         "sync_error": error,
-        "rows": list(rows.values("qonversion_id", "title", "active")),
+        # The mirror's status by name, as the wire's number the sandbox lists.
+        "rows": [
+            {{"qonversion_id": qid, "title": title, "active": WIRE_NUMBER[status]}}
+            for qid, title, status in rows.values_list("qonversion_id", "title", "status")
+        ],
     }})
 print({marker!r} + json.dumps(out))
 """
