@@ -1,4 +1,4 @@
-"""The project page against Django admin, and the team page, at two sizes (about 1 minute).
+"""The project page against Django admin, and the team page, at two sizes (about 3 minutes).
 
 `python -m bench.page_size [--rounds 5] [--requests 40]`
 

@@ -520,7 +520,7 @@ def readme_section(results: dict[str, Any], reading: str) -> str:
     parts = [
         SECTION,
         "",
-        "`make bench` runs it last; on its own (about a minute):",
+        "`make bench` runs it after the load; on its own (about two minutes):",
         "",
         "```sh",
         ".venv/bin/python -m bench.sync_round   # --write-readme rewrites this section",
