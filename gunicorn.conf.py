@@ -12,3 +12,7 @@ workers = int(os.environ.get("WEB_CONCURRENCY", "2"))
 threads = int(os.environ.get("GUNICORN_THREADS", "16"))
 # Well above the bound on waiting (10 s) and a bulk step (10 s): a request this old is stuck.
 timeout = int(os.environ.get("GUNICORN_TIMEOUT", "30"))
+# On stop (Ctrl-C in `make run`, SIGTERM in a container) a worker finishes the requests it
+# has, which the 10 s bound on waiting for Qonversion keeps short, instead of waiting out
+# gunicorn's default 30 s for idle keep-alive connections.
+graceful_timeout = int(os.environ.get("GUNICORN_GRACEFUL_TIMEOUT", "12"))

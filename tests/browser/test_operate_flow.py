@@ -7,6 +7,7 @@ from django.test import override_settings
 from playwright.sync_api import Dialog, Page, expect
 
 from integrations.models import BulkJob, Integration, Status
+from integrations.sync import project_sync
 from integrations.tasks import run_bulk_job
 from sandbox.control_client import SandboxControl
 from teams.models import Project
@@ -142,3 +143,30 @@ def test_a_long_bulk_action_runs_in_the_background_and_shows_progress(
     expect(page.locator("#bulk-result-lines li", has_text="Paused")).to_have_count(3)
     assert set(Integration.objects.values_list("status", flat=True)) == {Status.PAUSED}
     assert page.evaluate("window.__sameDocument") is True
+
+
+def test_a_broken_row_keeps_its_title_readable_and_its_buttons_in_view(
+    page: Page, live_server, project: Project, owner, sandbox: SandboxControl
+):
+    """A 1,400-px window, an integration in Error (its "in Error since" line) with a long
+    error, one whose title is a pasted URL, and an ordinary one."""
+    page.set_viewport_size({"width": 1400, "height": 900})
+    broken = make_integration(project, owner, "Legacy webhook", provider="webhooks", active=True)
+    make_integration(project, owner, "https://hooks.example.com/" + "x" * 120, provider="webhooks", active=True)
+    make_integration(project, owner, "Amplitude - Production iOS", provider="amplitude", active=True)
+    sandbox.deliveries(
+        key=SANDBOX_KEY,
+        integration_id=broken.qonversion_id,
+        outcome="failure",
+        count=5,
+        message="401 from endpoint: bad key " + "detail " * 30,
+    )
+    project_sync(project=project)
+    open_project(page, live_server, project)
+    expect(row(page, "Legacy webhook").locator(".error-since")).to_contain_text("in Error since")
+    for title in ("Legacy webhook", "Amplitude - Production iOS"):
+        cell = row(page, title).locator("td.title").bounding_box()
+        assert cell is not None and cell["width"] >= 9 * 16, f"{title}: title column squeezed to {cell}"
+    for button in page.locator("#integration-rows td.actions").get_by_role("button").all():
+        box = button.bounding_box()
+        assert box is not None and box["x"] + box["width"] <= 1400, f"a row button is out of view: {box}"
