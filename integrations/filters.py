@@ -7,6 +7,7 @@ from urllib.parse import urlencode
 from django.http import QueryDict
 
 from integrations.models import Platform, Status
+from qonadmin.paging import page_number
 
 STATUS_CHOICES = {
     "all": None,
@@ -17,7 +18,6 @@ STATUS_CHOICES = {
 }
 SEARCH_MAX_LENGTH = 100
 PAGE_SIZE = 100  # rows of the project page's list
-_PAGE_MAX_DIGITS = 6
 
 
 @dataclass(frozen=True)
@@ -33,15 +33,12 @@ class IntegrationFilters:
         """Unknown or malformed values fall back to "no filter" rather than an error page."""
         status = query.get("status", "all")
         platform = query.get("platform", "")
-        page = query.get("page", "")
-        # isascii: "²".isdigit() is true; garbage, zero or a huge number mean page 1 / "too far".
-        number = int(page) if page.isascii() and page.isdigit() and len(page) <= _PAGE_MAX_DIGITS else 1
         return cls(
             status=status if status in STATUS_CHOICES else "all",
             platform=platform if platform in Platform.values else "",
             provider=query.get("provider", "").strip()[:100],
             q=query.get("q", "").strip()[:SEARCH_MAX_LENGTH],
-            page=max(1, number),
+            page=page_number(query.get("page", "")),
         )
 
     @property

@@ -9,12 +9,11 @@ from django.urls import reverse
 from django.views.decorators.http import require_GET
 
 from integrations.selectors import in_error_count, integrations_in_error, projects_with_health, team_projects
+from qonadmin.paging import page_number
 from teams.access import get_team_for_user, memberships_for_user
 
 # Rows of the team overview's project table: what it costs does not grow with the team.
 PROJECTS_PER_PAGE = 25
-# More digits than this is past any last page; int() is never asked to read a huge string.
-_PAGE_MAX_DIGITS = 9
 
 
 @login_required
@@ -42,17 +41,6 @@ class ProjectPager:
     @property
     def paginated(self) -> bool:
         return self.pages > 1
-
-
-def requested_page(raw: str) -> int:
-    """`?page=`: a whole number from 1; anything else (empty, "abc", "-1", "0", "2.5") is
-    page 1. A number past the last page is clamped by `project_pager`."""
-    if not (raw.isascii() and raw.isdigit()):
-        return 1
-    digits = raw.lstrip("0")
-    if not digits:
-        return 1
-    return int(digits) if len(digits) <= _PAGE_MAX_DIGITS else 10**_PAGE_MAX_DIGITS
 
 
 def project_pager(total: int, requested: int, url: str) -> ProjectPager:
@@ -86,7 +74,7 @@ def team_detail_view(request: HttpRequest, team_slug: str) -> HttpResponse:
     ordered = team_projects(team)
     pager = project_pager(
         ordered.count(),
-        requested_page(request.GET.get("page", "")),
+        page_number(request.GET.get("page", "")),
         reverse("team_detail", kwargs={"team_slug": team.slug}),
     )
     offset = (pager.number - 1) * PROJECTS_PER_PAGE
