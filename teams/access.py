@@ -103,43 +103,33 @@ def session_is_verified(user: User) -> bool:
     return bool(is_verified()) if callable(is_verified) else False
 
 
-def _membership(user: User, team_id: int) -> Membership:
-    if not user.is_authenticated:
+def _access(user: User, team: Team, role: str | None, action: Action) -> TeamAccess:
+    """What every way in answers, in this order: 404 for an outsider (no role), the
+    two-factor step, then 403 for a role that may not do `action`."""
+    if role is None:
         raise Http404
-    membership = Membership.objects.filter(user_id=user.pk, team_id=team_id).select_related("team").first()
-    if membership is None:
-        raise Http404
-    if membership.team.require_two_factor and not session_is_verified(user):
-        raise TwoFactorRequired(membership.team)
-    return membership
-
-
-def _check(membership: Membership, action: Action) -> None:
-    if not role_allows(membership.role, action):
-        raise PermissionDenied(f"Your role ({membership.get_role_display()}) may not do this in {membership.team}.")
+    if team.require_two_factor and not session_is_verified(user):
+        raise TwoFactorRequired(team)
+    if not role_allows(role, action):
+        raise PermissionDenied(f"Your role ({Role(role).label}) may not do this in {team}.")
+    return TeamAccess(team=team, role=role)
 
 
 def get_team_for_user(user: User, slug: str, action: Action = Action.VIEW) -> TeamAccess:
     team = Team.objects.filter(slug=slug).first()
-    if team is None:
+    if team is None or not user.is_authenticated:
         raise Http404
-    membership = _membership(user, team.pk)
-    _check(membership, action)
-    return TeamAccess(team=team, role=membership.role)
+    role = Membership.objects.filter(user_id=user.pk, team=team).values_list("role", flat=True).first()
+    return _access(user, team, role, action)
 
 
 def get_project_for_user(user: User, project_id: int, action: Action = Action.VIEW) -> tuple[Project, TeamAccess]:
     """The project, its team and the user's role there, in one query (every project page
-    and action starts here); the same answers as `_membership`: 404 for an unknown project
-    or an outsider, the two-factor step, then 403 for a role that may not."""
+    and action starts here); answered as every way in is (`_access`)."""
     if not user.is_authenticated:
         raise Http404
     role = Membership.objects.filter(user_id=user.pk, team_id=OuterRef("team_id")).values("role")[:1]
     project = Project.objects.select_related("team").annotate(member_role=Subquery(role)).filter(pk=project_id).first()
-    if project is None or project.member_role is None:
+    if project is None:
         raise Http404
-    if project.team.require_two_factor and not session_is_verified(user):
-        raise TwoFactorRequired(project.team)
-    membership = Membership(team=project.team, role=project.member_role)
-    _check(membership, action)
-    return project, TeamAccess(team=project.team, role=membership.role)
+    return project, _access(user, project.team, project.member_role, action)
