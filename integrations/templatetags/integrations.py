@@ -7,7 +7,6 @@ from datetime import UTC, datetime
 from functools import lru_cache
 
 from django import template
-from django.contrib.humanize.templatetags.humanize import naturaltime
 from django.urls import reverse
 from django.utils import timezone
 from django.utils.html import escape, format_html
@@ -17,6 +16,7 @@ from django.utils.text import Truncator
 from integrations import history
 from integrations.history import ErrorSeries, IntegrationHealth, RowHealth, Staleness
 from integrations.models import Integration, Status
+from qonadmin.times import ago, reltime_html, utc_iso
 from teams.models import Project
 
 register = template.Library()
@@ -130,15 +130,8 @@ def staleness(project: Project) -> Staleness | None:
 _MONTHS = ("", "Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec")
 
 
-def _utc_iso(value: datetime) -> tuple[datetime, str]:
-    """The time in UTC and as "2026-03-03T12:03:09" (isoformat is C: strftime twice a
-    time was a good part of a list row's cost)."""
-    utc = value.astimezone(UTC) if timezone.is_aware(value) else value
-    return utc, utc.isoformat(timespec="seconds")[:19]
-
-
 def _clock_time(value: datetime) -> str:
-    utc, iso = _utc_iso(value)
+    utc, iso = utc_iso(value)
     same_day = utc.date() == timezone.now().astimezone(UTC).date()
     short = f"{iso[11:16]} UTC" if same_day else f"{utc.day} {_MONTHS[utc.month]} {iso[11:16]} UTC"
     return f'<time datetime="{iso}Z" title="{iso[:10]} {iso[11:]} UTC">{short}</time>'
@@ -179,35 +172,6 @@ _SPINNER = (
 @lru_cache(maxsize=8)
 def _badge(status: str) -> SafeString:
     return status_badge(status)
-
-
-def _ago(value: datetime) -> str:
-    """naturaltime's words for a time less than a day ago ("5\u00a0minutes ago"), worked
-    out directly: through the translation machinery they were a third of a row's cost.
-    Anything else (older, in the future) is naturaltime's own."""
-    now = datetime.now(UTC if timezone.is_aware(value) else None)
-    delta = now - value
-    if value >= now or delta.days:
-        return str(naturaltime(value))
-    seconds = delta.seconds
-    if seconds == 0:
-        return "now"
-    if seconds < 60:
-        return "a second ago" if seconds == 1 else f"{seconds}\u00a0seconds ago"
-    if seconds < 3600:
-        minutes = seconds // 60
-        return "a minute ago" if minutes == 1 else f"{minutes}\u00a0minutes ago"
-    hours = seconds // 3600
-    return "an hour ago" if hours == 1 else f"{hours}\u00a0hours ago"
-
-
-def _reltime(value: datetime | None, empty: str = "never") -> str:
-    """qonadmin's `reltime` markup, built with one f-string (a row has up to four)."""
-    if value is None:
-        return f'<span class="muted">{_text(empty)}</span>' if empty else '<span class="muted"></span>'
-    _, iso = _utc_iso(value)
-    # _ago is digits and fixed words: nothing to escape.
-    return f'<time datetime="{iso}Z" title="{iso[:10]} {iso[11:]} UTC">{_ago(value)}</time>'
 
 
 @dataclass(frozen=True)
@@ -273,7 +237,7 @@ def _row_markup(context: template.Context, integration: Integration, shared: _Ro
     out.append(f"<td>{_badge(integration.status)}")
     if integration.status == Status.ERROR and not deleted:
         since = health.error_since if health is not None else None
-        when = f" since {_clock_time(since)} ({_ago(since)})" if since else ""
+        when = f" since {_clock_time(since)} ({ago(since)})" if since else ""
         out.append(f'<small class="error-since">in Error{when}</small>')
     out.append(
         f'</td><td class="title"><a href="{detail_url}" hx-get="{detail_url}" hx-target="closest tr"'
@@ -284,7 +248,7 @@ def _row_markup(context: template.Context, integration: Integration, shared: _Ro
         pending = _text(integration.get_pending_status_display().lower())
         out.append(
             '<p class="row-pending" role="status"><span aria-hidden="true">⏳</span> Waiting for Qonversion to confirm:'
-            f" {pending} (asked {_reltime(integration.pending_since)})</p>"
+            f" {pending} (asked {reltime_html(integration.pending_since)})</p>"
         )
     if shared.row_error:
         out.append(f'<p class="row-error" role="alert">{_text(shared.row_error)}</p>')
@@ -293,14 +257,14 @@ def _row_markup(context: template.Context, integration: Integration, shared: _Ro
         f'<td class="spark-cell"><span class="error-count" title="{_COUNT_TITLE}">'
         f"{integration.delivery_error_count}</span>"
         f"{sparkline(health.last_24h) if health is not None else ''}</td>"
-        f'<td>{_reltime(integration.last_delivery_at)}</td><td class="last-error">'
+        f'<td>{reltime_html(integration.last_delivery_at)}</td><td class="last-error">'
     )
     if integration.last_error_message:
         text = integration.last_error_message
         message = _text(text if len(text) <= 80 else Truncator(text).chars(80))
         out.append(
             f'<span class="error-message">{message}</span> '
-            f'<small class="muted">{_reltime(integration.last_error_at, "")}</small>'
+            f'<small class="muted">{reltime_html(integration.last_error_at, "")}</small>'
         )
     else:
         out.append('<span class="muted">—</span>')
@@ -308,7 +272,7 @@ def _row_markup(context: template.Context, integration: Integration, shared: _Ro
     if deleted:
         by = integration.deleted_by
         who = f" by {_text(by.get_username())}" if by is not None else ' <span class="muted">(in Qonversion)</span>'
-        out.append(f"{_reltime(integration.deleted_at)}{who}")
+        out.append(f"{reltime_html(integration.deleted_at)}{who}")
     elif shared.can_operate:
         status_url = f"{detail_url}status/"
         delete_url = f"{detail_url}delete/"

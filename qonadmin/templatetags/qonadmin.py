@@ -1,15 +1,13 @@
 """Filters every page uses: relative times, and audit details as one line of JSON."""
 
 import json
-from datetime import UTC, datetime
+from datetime import datetime
 
 from django import template
-from django.contrib.humanize.templatetags.humanize import naturaltime
-from django.utils import timezone
-from django.utils.html import format_html
-from django.utils.safestring import SafeString
+from django.utils.safestring import SafeString, mark_safe
 
 from qonadmin.redaction import redact
+from qonadmin.times import reltime_html
 
 register = template.Library()
 
@@ -17,15 +15,7 @@ register = template.Library()
 @register.filter
 def reltime(value: datetime | None, empty: str = "never") -> SafeString:
     """'3 min ago', with the exact UTC time on hover and in the markup."""
-    if value is None:
-        return format_html('<span class="muted">{}</span>', empty)
-    utc = value.astimezone(UTC) if timezone.is_aware(value) else value
-    return format_html(
-        '<time datetime="{}" title="{}">{}</time>',
-        utc.strftime("%Y-%m-%dT%H:%M:%SZ"),
-        utc.strftime("%Y-%m-%d %H:%M:%S UTC"),
-        naturaltime(value),
-    )
+    return mark_safe(reltime_html(value, empty))  # noqa: S308 - reltime_html escapes what it is given
 
 
 @register.filter

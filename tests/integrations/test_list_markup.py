@@ -13,7 +13,7 @@ from django.urls import reverse
 from django.utils import timezone
 
 from integrations.models import Integration, Status
-from integrations.templatetags.integrations import _ago
+from qonadmin.times import ago
 from teams.models import Project
 from tests.conftest import login
 from tests.factories import make_integration
@@ -98,4 +98,4 @@ def test_row_times_read_as_naturaltime_does(naive: bool):
             value = now - direction * timedelta(seconds=offset, milliseconds=500)
             if naive:
                 value = value.replace(tzinfo=None)
-            assert _ago(value) == str(naturaltime(value)), (offset, direction)
+            assert ago(value) == str(naturaltime(value)), (offset, direction)
