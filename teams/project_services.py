@@ -4,6 +4,8 @@ A key is checked against Qonversion before it is stored, so a typo or a revoked 
 is caught at the door, not at the first sync.
 """
 
+from typing import Any
+
 from django.contrib.auth.models import User
 from django.db import transaction
 from django.views.decorators.debug import sensitive_variables
@@ -15,6 +17,29 @@ from integrations.explain import explain
 from integrations.qonversion import QonversionAuthError, QonversionError
 from qonadmin.errors import ServiceError
 from teams.models import Project, Team, environment_of_key, mask_key
+
+
+def record_for_project(
+    project: Project,
+    *,
+    action: str,
+    actor: User | None,
+    outcome: Outcome,
+    detail: dict[str, Any] | None = None,
+    ip: str | None = None,
+) -> None:
+    """An audit event about one project (it names the project by id and name)."""
+    audit.record(
+        action=action,
+        actor=actor,
+        outcome=outcome,
+        project=project,
+        target_type="project",
+        target_id=str(project.pk),
+        target_repr=project.name,
+        detail=detail,
+        ip=ip,
+    )
 
 
 def _key_facts(project: Project) -> dict[str, str]:
@@ -65,14 +90,11 @@ def project_create(*, team: Team, actor: User, name: str, secret_key: str, ip: s
         project = Project(team=team, name=name)
         project.set_secret_key(secret_key)
         project.save()
-        audit.record(
+        record_for_project(
+            project,
             action="project.create",
             actor=actor,
             outcome=Outcome.SUCCESS,
-            project=project,
-            target_type="project",
-            target_id=str(project.pk),
-            target_repr=name,
             detail={"after": _key_facts(project)},
             ip=ip,
         )
@@ -85,14 +107,11 @@ def project_replace_key(*, project: Project, actor: User, secret_key: str, ip: s
     try:
         verify_key(secret_key)
     except QonversionError as error:
-        audit.record(
+        record_for_project(
+            project,
             action="project.key_replaced",
             actor=actor,
             outcome=Outcome.FAILURE,
-            project=project,
-            target_type="project",
-            target_id=str(project.pk),
-            target_repr=project.name,
             detail={"before": before, "attempted": {"key_hint": mask_key(secret_key)}, "upstream": error.as_dict()},
             ip=ip,
         )
@@ -105,14 +124,11 @@ def project_replace_key(*, project: Project, actor: User, secret_key: str, ip: s
             project.integrations.all().delete()
             project.synced_at = None
         project.save()
-        audit.record(
+        record_for_project(
+            project,
             action="project.key_replaced",
             actor=actor,
             outcome=Outcome.SUCCESS,
-            project=project,
-            target_type="project",
-            target_id=str(project.pk),
-            target_repr=project.name,
             detail={"before": before, "after": _key_facts(project)},
             ip=ip,
         )
@@ -122,14 +138,11 @@ def project_replace_key(*, project: Project, actor: User, secret_key: str, ip: s
 def project_delete(*, project: Project, actor: User, ip: str | None = None) -> None:
     """Remove the project and its local mirror; its audit history stays (rows keep its id and name)."""
     with transaction.atomic():
-        audit.record(
+        record_for_project(
+            project,
             action="project.deleted",
             actor=actor,
             outcome=Outcome.SUCCESS,
-            project=project,
-            target_type="project",
-            target_id=str(project.pk),
-            target_repr=project.name,
             detail={"before": _key_facts(project)},
             ip=ip,
         )

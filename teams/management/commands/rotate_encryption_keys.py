@@ -16,11 +16,11 @@ from django.core.management.base import BaseCommand, CommandError, CommandParser
 from django.db import transaction
 
 from alerts.services import alert_channels_reencrypt
-from audit import services as audit
 from audit.models import Outcome
 from teams import crypto
 from teams.crypto import DecryptionError, Keyring
 from teams.models import Project
+from teams.project_services import record_for_project
 
 ACTION = "keys.rotated"
 
@@ -105,27 +105,21 @@ class Command(BaseCommand):
                 # The message names the key id or the failure, never key material.
                 self.stderr.write(f"  FAILED           {label}: {error}; left unchanged")
                 if not dry_run:
-                    audit.record(
+                    record_for_project(
+                        project,
                         action=ACTION,
                         actor=None,
                         outcome=Outcome.FAILURE,
-                        project=project,
-                        target_type="project",
-                        target_id=str(project.pk),
-                        target_repr=project.name,
                         detail={"from_key_id": from_key_id, "to_key_id": ring.primary_id, "error": str(error)},
                     )
                 return Result.FAILED
             to_key_id = crypto.key_id_of(project.secret_key_encrypted) if not dry_run else ring.primary_id
             if not dry_run:
-                audit.record(
+                record_for_project(
+                    project,
                     action=ACTION,
                     actor=None,
                     outcome=Outcome.SUCCESS,
-                    project=project,
-                    target_type="project",
-                    target_id=str(project.pk),
-                    target_repr=project.name,
                     detail={"from_key_id": from_key_id, "to_key_id": to_key_id},
                 )
             verb = "would re-encrypt" if dry_run else "re-encrypted    "
