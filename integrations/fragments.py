@@ -16,6 +16,7 @@ from integrations.filters import PAGE_SIZE, IntegrationFilters
 from integrations.history import row_health
 from integrations.models import Integration, Platform
 from integrations.selectors import filtered_integrations, project_facets, status_counts
+from qonadmin.paging import page_span
 from teams.access import TeamAccess
 from teams.models import Project
 
@@ -71,19 +72,18 @@ class Pager:
 
 def pager_for(filters: IntegrationFilters, matching: int) -> tuple[IntegrationFilters, Pager]:
     """The filters on a page that exists (past the last: the last), and its pager."""
-    pages = max(1, -(-matching // PAGE_SIZE))
-    number = min(filters.page, pages)
+    span = page_span(matching, filters.page, PAGE_SIZE)
+    number = span.number
     if number != filters.page:
         filters = replace(filters, page=number)
-    first = (number - 1) * PAGE_SIZE + 1 if matching else 0
     return filters, Pager(
         number=number,
-        pages=pages,
+        pages=span.pages,
         matching=matching,
-        first=first,
-        last=min(number * PAGE_SIZE, matching),
+        first=span.first,
+        last=span.last,
         previous_query=filters.querystring(page=number - 1) if number > 1 else "",
-        next_query=filters.querystring(page=number + 1) if number < pages else "",
+        next_query=filters.querystring(page=number + 1) if number < span.pages else "",
     )
 
 

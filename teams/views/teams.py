@@ -9,7 +9,7 @@ from django.urls import reverse
 from django.views.decorators.http import require_GET
 
 from integrations.selectors import in_error_count, integrations_in_error, projects_with_health, team_projects
-from qonadmin.paging import page_number
+from qonadmin.paging import page_number, page_span
 from teams.access import get_team_for_user, memberships_for_user
 
 # Rows of the team overview's project table: what it costs does not grow with the team.
@@ -46,20 +46,20 @@ class ProjectPager:
 def project_pager(total: int, requested: int, url: str) -> ProjectPager:
     """The page shown for `requested` (past the last: the last) among `total` projects;
     its links point at `url`, page 1 without a query string."""
-    pages = max(1, -(-total // PROJECTS_PER_PAGE))
-    number = min(requested, pages)
+    span = page_span(total, requested, PROJECTS_PER_PAGE)
+    number = span.number
 
     def link(page: int) -> str:
         return url if page == 1 else f"{url}?page={page}"
 
     return ProjectPager(
         number=number,
-        pages=pages,
+        pages=span.pages,
         total=total,
-        first=min(total, (number - 1) * PROJECTS_PER_PAGE + 1),
-        last=min(total, number * PROJECTS_PER_PAGE),
+        first=span.first,
+        last=span.last,
         previous_url=link(number - 1) if number > 1 else "",
-        next_url=link(number + 1) if number < pages else "",
+        next_url=link(number + 1) if number < span.pages else "",
     )
 
 
